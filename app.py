@@ -1,0 +1,106 @@
+"""The Flask application factory and the `hotline` command line, wired together; nothing else."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+from flask import Flask
+
+from intake.cli import db_group, demo_command, triage_command
+from intake.config import ConfigError, Settings
+from intake.service import Hotline
+from kb.cli import kb_group
+from routing.cli import policy_group
+from routing.policy import PolicyError
+
+MAX_BODY = 256 * 1024  # bytes; a bigger request is refused with 413 before it is read
+
+
+def build_hotline(settings: Settings | None = None) -> Hotline:
+    """Build the deployment from the environment, turning a bad setting into a ``ConfigError``."""
+    settings = settings or Settings.from_env()
+    try:
+        return Hotline(settings)
+    except PolicyError as exc:
+        raise ConfigError("HOTLINE_POLICY", str(exc).replace("\n", "; ")) from None
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the web app; ``test_config`` may carry a ready ``hotline`` and Flask settings."""
+    test_config = dict(test_config or {})
+    hotline = test_config.pop("hotline", None) or build_hotline()
+    app = Flask(__name__, instance_path=str(hotline.settings.instance_path), static_folder=None)
+    app.config.from_mapping(SECRET_KEY=hotline.settings.ensure_secret_key(), MAX_CONTENT_LENGTH=MAX_BODY)
+    app.config.update(test_config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["hotline"] = hotline
+
+    from channels import api, webchat
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(webchat.bp)
+    return app
+
+
+# ---------------------------------------------------------------- the command line
+
+
+class _LazyHotline:
+    """Builds the deployment the first time a command needs it, so `--help` works without a database."""
+
+    def __init__(self) -> None:
+        self._hotline: Hotline | None = None
+
+    def __call__(self) -> Hotline:
+        if self._hotline is None:
+            try:
+                self._hotline = build_hotline()
+            except ConfigError as exc:
+                click.echo(f"hotline: {exc}", err=True)
+                sys.exit(2)
+        return self._hotline
+
+    def close(self) -> None:
+        if self._hotline is not None:
+            self._hotline.db.dispose()
+            self._hotline = None
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """The 12345 hotline front end."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = _LazyHotline()
+    ctx.call_on_close(ctx.obj.close)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.pass_obj
+def serve(hotline_factory: _LazyHotline, host: str, port: int, threads: int) -> None:
+    """Serve the web app with waitress (a production WSGI server)."""
+    import waitress
+    from alembic.script import ScriptDirectory
+
+    hotline = hotline_factory()
+    head = ScriptDirectory.from_config(hotline.db.alembic_config()).get_current_head()
+    if hotline.db.current_revision() != head:
+        click.echo("hotline: the database schema is not up to date; run `hotline db upgrade` first", err=True)
+        sys.exit(2)
+    app = create_app({"hotline": hotline})
+    click.echo(f"serving {hotline.policy.title} on http://{host}:{port}")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="hotline")
+
+
+for command in (triage_command, db_group, demo_command, kb_group, policy_group):
+    main.add_command(command)
+
+
+if __name__ == "__main__":
+    main()

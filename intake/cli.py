@@ -1,0 +1,87 @@
+"""`hotline triage`, `hotline db upgrade` and `hotline demo`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from intake.demo import load_demo
+
+
+def _dump(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+@click.command("triage")
+@click.argument("text", required=False)
+@click.option(
+    "--jsonl", "jsonl", type=click.File("r", encoding="utf-8"), help='Lines of {"id", "text"}; - for stdin.'
+)
+@click.pass_obj
+def triage_command(hotline_factory, text: str | None, jsonl) -> None:
+    """Print what the hotline would do with TEXT, as one JSON object. Stores nothing."""
+    if (text is None) == (jsonl is None):
+        raise click.UsageError("give TEXT or --jsonl FILE (not both)")
+    hotline = hotline_factory()
+    if text is not None:
+        click.echo(_dump(hotline.decide(text).to_dict()))
+        return
+    failed = 0
+    for number, line in enumerate(jsonl, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            item, problem = None, f"not valid JSON ({exc})"
+        else:
+            problem = (
+                None
+                if isinstance(item, dict) and isinstance(item.get("text"), str)
+                else ("expected an object with a text field")
+            )
+        if problem:
+            failed += 1
+            item_id = item.get("id") if isinstance(item, dict) else None
+            click.echo(_dump({"id": item_id, "error": f"line {number}: {problem}"}))
+            continue
+        click.echo(_dump({"id": item.get("id"), **hotline.decide(item["text"]).to_dict()}))
+    if failed:
+        click.echo(f"{failed} line(s) could not be read", err=True)
+        sys.exit(1)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Manage the database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_obj
+def upgrade_command(hotline_factory, revision: str) -> None:
+    """Create or migrate the schema with Alembic. Loads no content."""
+    hotline = hotline_factory()
+    hotline.db.upgrade(revision)
+    click.echo(f"database at revision {hotline.db.current_revision()} ({hotline.db.engine.dialect.name})")
+
+
+@click.command("demo")
+@click.pass_obj
+def demo_command(hotline_factory) -> None:
+    """Migrate the database and load the demo units and knowledge base (safe to run again)."""
+    hotline = hotline_factory()
+    hotline.db.upgrade()
+    with hotline.db.session() as session:
+        count, report = load_demo(session)
+        if not report.ok:
+            session.rollback()
+            raise click.ClickException("demo knowledge base is invalid:\n" + "\n".join(report.errors))
+        session.commit()
+    hotline.forget_units()
+    click.echo(
+        f"demo loaded: {count} units; knowledge base {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged"
+    )

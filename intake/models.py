@@ -1,0 +1,112 @@
+"""Tables of intake: inbound messages, conversations, tickets with their events, and ticket counters.
+
+A ticket (工单) is the record of one matter. Every disposition the hotline reaches has a column here
+(answered from the knowledge base, transferred, redirected, declined, dispatched to a unit,
+abandoned) because the regulations count and publish all of them, not only the dispatched ones.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from intake.db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class InboundMessage(Base):
+    """A message exactly as it arrived, stored before anything else happens to it."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "channel_msg_id", name="uq_inbound_channel_msg"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    channel_msg_id: Mapped[str | None] = mapped_column(String(128))
+    sender: Mapped[str] = mapped_column(String(128), index=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    # received -> processed | failed; a failed message is kept so nothing received is lost
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    outcome: Mapped[dict[str, Any] | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Conversation(Base):
+    """One person's exchange on one channel, with what the pipeline is waiting for."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str] = mapped_column(String(128), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketCounter(Base):
+    """The last sequence number used for ticket numbers on one day (upserted atomically)."""
+
+    __tablename__ = "ticket_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Ticket(Base):
+    """A work order (工单): one matter of one citizen, with its disposition and its life."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    channel: Mapped[str] = mapped_column(String(16), index=True)
+    sender: Mapped[str] = mapped_column(String(128), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    text: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(16), index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    # answered | transferred | redirected | declined | dispatched | abandoned
+    disposition: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="registered", index=True)
+    unit_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    due: Mapped[str | None] = mapped_column(String(32))
+    basis: Mapped[str | None] = mapped_column(String(200))
+    kb_public_id: Mapped[str | None] = mapped_column(String(64))
+    kb_version: Mapped[int | None] = mapped_column(Integer)
+    transfer_to: Mapped[str | None] = mapped_column(String(16))
+    redirect_to: Mapped[str | None] = mapped_column(String(32))
+    decline_reason: Mapped[str | None] = mapped_column(String(32))
+    policy: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class TicketEvent(Base):
+    """Something that happened to a ticket: who, when, what."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")

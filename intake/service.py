@@ -1,0 +1,102 @@
+"""Assembling one deployment from its settings: database, policy pack, calendar, knowledge base, pipeline.
+
+The web app and the CLI both build a ``Hotline`` and call the same methods, so a decision made by
+``hotline triage`` is the one the web API makes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from intake.config import Settings
+from intake.db import Database
+from intake.messages import Message, Outcome
+from intake.pipeline import Intake, Triage
+from intake.text import normalize
+from kb.models import KbEntry, current_revision
+from kb.search import KnowledgeBase
+from routing import policy as policies
+from routing.units import UnitCatalogue
+from routing.workdays import WorkdayCalendar
+
+UNIT_CACHE_SECONDS = 60.0
+
+
+class Hotline:
+    """Everything one deployment needs to take messages, built once at start."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.db = Database(settings.database_url)
+        self.policy = policies.load(settings.policy)
+        self.calendar = WorkdayCalendar(self.policy.holidays)
+        self.triage = Triage(self.policy, self.calendar, settings.timezone, max_text=settings.max_text)
+        self.kb = KnowledgeBase(lambda text: normalize(text, settings.max_text).match)
+        self._units: tuple[float, UnitCatalogue] | None = None
+        self._units_lock = threading.Lock()
+        self.intake = Intake(self.db, self.triage, self.kb, self.units, clock=self.clock)
+
+    def units(self, session: Session) -> UnitCatalogue:
+        """The unit catalogue, re-read from the database at most once a minute."""
+        cached = self._units
+        if cached and time.monotonic() - cached[0] < UNIT_CACHE_SECONDS:
+            return cached[1]
+        with self._units_lock:
+            catalogue = UnitCatalogue.from_session(session)
+            self._units = (time.monotonic(), catalogue)
+        return catalogue
+
+    def forget_units(self) -> None:
+        self._units = None
+
+    def decide(self, text: str, channel: str = "api") -> Outcome:
+        """Decide on ``text`` without storing anything (``hotline triage``, ``/api/v1/triage``)."""
+        with self.db.session() as session:
+            index = self.kb.refresh(session)
+            units = self.units(session)
+        return self.triage.decide(text, now=self.clock(), index=index, units=units, channel=channel)
+
+    def handle(self, message: Message) -> Outcome:
+        """Run ``message`` through the full pipeline, with storage and conversation state."""
+        return self.intake.handle(message)
+
+    def health(self) -> dict[str, Any]:
+        """Database status, knowledge-entry count and the active policy."""
+        report: dict[str, Any] = {"policy": self.policy.name, "jurisdiction": self.policy.jurisdiction}
+        try:
+            with self.db.session() as session:
+                published = session.scalar(
+                    select(func.count()).select_from(KbEntry).where(KbEntry.status == "published")
+                )
+                report["database"] = {
+                    "ok": True,
+                    "backend": self.db.engine.dialect.name,
+                    "schema": self.db.current_revision(),
+                }
+                report["kb"] = {"entries": published, "revision": current_revision(session)}
+        except Exception as exc:  # the health check reports, it does not fail
+            report["database"] = {
+                "ok": False,
+                "backend": self.db.engine.dialect.name,
+                "error": type(exc).__name__,
+            }
+            report["kb"] = {"entries": None, "revision": None}
+        year = self.clock().astimezone(self.settings.timezone).year
+        calendar = {str(y): self.calendar.source_for(y) for y in (year, year + 1)}
+        report["calendar"] = calendar
+        warnings = [
+            f"no holiday calendar for {y}: deadlines counted Monday to Friday"
+            for y, source in calendar.items()
+            if source == "weekdays"
+        ]
+        report["warnings"] = warnings
+        report["status"] = "ok" if report["database"]["ok"] else "degraded"
+        return report

@@ -1,0 +1,66 @@
+"""Ticket numbers and ticket records.
+
+A number is the date of registration (YYMMDD, in the hotline's time zone) followed by that day's
+sequence, at least four digits: ``2611230007``. Ten digits read out on the phone in a few seconds, and
+the date tells an operator at once how old a ticket is. The sequence comes from one atomic upsert on
+``ticket_counters`` (``INSERT … ON CONFLICT DO UPDATE … RETURNING``), which PostgreSQL serialises per
+day row, so concurrent workers never draw the same number.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from intake.models import Ticket, TicketCounter, TicketEvent
+
+
+def next_ticket_number(session: Session, now: datetime, tz: ZoneInfo) -> str:
+    """Draw the next ticket number for the day of ``now`` in ``tz``."""
+    day = now.astimezone(tz).strftime("%y%m%d")
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(TicketCounter)
+        .values(day=day, last=1)
+        .on_conflict_do_update(index_elements=[TicketCounter.day], set_={"last": TicketCounter.last + 1})
+        .returning(TicketCounter.last)
+    )
+    sequence = session.execute(stmt).scalar_one()
+    return f"{day}{sequence:04d}"
+
+
+def create_ticket(
+    session: Session,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    actor: str,
+    event_data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Ticket:
+    """Register a ticket with a fresh number and its first event; the caller commits."""
+    ticket = Ticket(number=next_ticket_number(session, now, tz), created_at=now, **fields)
+    ticket.events.append(TicketEvent(kind="registered", actor=actor, at=now, data=event_data or {}))
+    if ticket.disposition == "dispatched":
+        ticket.status = "dispatched"
+        ticket.events.append(
+            TicketEvent(
+                kind="dispatched", actor="system", at=now, data={"unit": ticket.unit_code, "due": ticket.due}
+            )
+        )
+    else:
+        ticket.status = "closed"
+        ticket.closed_at = now
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def find_ticket(session: Session, number: str) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.number == number))

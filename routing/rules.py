@@ -1,0 +1,96 @@
+"""Acceptance rules read from a policy pack: emergencies, redirects, declines, category and urgency.
+
+Each function takes the normalised text and the pack and returns a small decision, or ``None`` when
+the rule does not apply; the pipeline turns decisions into outcomes. No rule is written here: every
+pattern and article comes from the pack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from routing.policy import PatternRule, Policy
+
+
+@dataclass(frozen=True)
+class EmergencyDecision:
+    primary: str
+    lines: tuple[str, ...]
+    names: tuple[str, ...]
+    basis: str | None
+
+
+@dataclass(frozen=True)
+class RuleDecision:
+    code: str
+    reply: str
+    basis: str | None
+
+
+def detect_emergency(text: str, policy: Policy) -> EmergencyDecision | None:
+    """Return the lines to transfer to when ``text`` describes a danger to life or property now."""
+    matched: list[tuple[str, str]] = []
+    for line in policy.emergency_lines:
+        if line.rule.matches(text) and line.number not in (n for n, _ in matched):
+            matched.append((line.number, line.name))
+    if not matched:
+        return None
+    routine = any(p.search(text) for p in policy.emergency_guard)
+    happening_now = any(p.search(text) for p in policy.emergency_cues)
+    if routine and not happening_now:
+        return None
+    numbers = tuple(n for n, _ in matched)
+    return EmergencyDecision(
+        primary=numbers[0],
+        lines=numbers,
+        names=tuple(name for _, name in matched),
+        basis=policy.emergency_basis,
+    )
+
+
+def _first(rules: tuple[PatternRule, ...], text: str) -> RuleDecision | None:
+    for rule in rules:
+        if rule.matches(text):
+            return RuleDecision(code=rule.code, reply=rule.reply or "", basis=rule.basis)
+    return None
+
+
+def has_content(text: str) -> bool:
+    """Whether ``text`` holds any letter, digit or Chinese character at all."""
+    return any(ch.isalnum() for ch in text)
+
+
+def detect_decline(text: str, policy: Policy) -> RuleDecision | None:
+    """Return the decline that applies to ``text`` on its own (no history needed), if any."""
+    if not has_content(text):
+        rule = next((r for r in policy.declines if r.code == "no_content"), None)
+        if rule:
+            return RuleDecision(code="no_content", reply=rule.reply or "", basis=rule.basis)
+    return _first(policy.declines, text)
+
+
+def detect_redirect(text: str, policy: Policy) -> RuleDecision | None:
+    """Return where to send the citizen when the matter belongs to another authority or procedure."""
+    return _first(policy.redirects, text)
+
+
+def classify(text: str, policy: Policy) -> str:
+    """The category of the matter: the first pack rule that matches, else consult or help."""
+    for rule in policy.classify:
+        if rule.matches(text):
+            return rule.code
+    return "consult" if is_question(text, policy) else "help"
+
+
+def is_question(text: str, policy: Policy) -> bool:
+    return any(p.search(text) for p in policy.question_cues)
+
+
+def is_urgent(text: str, policy: Policy) -> bool:
+    """Whether the matter is one the pack handles as urgent (突发): outages, disasters, night noise…"""
+    return policy.urgent_topics.matches(text)
+
+
+def mentions_place(text: str, policy: Policy) -> bool:
+    """Whether the text says where the matter is (a town of the jurisdiction or an address word)."""
+    return any(t in text for t in policy.towns) or any(p.search(text) for p in policy.location_cues)

@@ -1,0 +1,124 @@
+"""The JSON API: triage decides only, messages runs the whole pipeline, healthz reports."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from intake.models import InboundMessage, Ticket
+from tests.contract import EXAMPLES, assert_contract
+
+
+@pytest.mark.parametrize("action", sorted(EXAMPLES))
+def test_triage_endpoint_returns_the_contract(client, action):
+    response = client.post("/api/v1/triage", json={"text": EXAMPLES[action]})
+    assert response.status_code == 200
+    assert_contract(response.json)
+    assert response.json["action"] == action
+
+
+def test_triage_and_cli_agree(client, cli):
+    import json
+
+    for text in EXAMPLES.values():
+        via_api = client.post("/api/v1/triage", json={"text": text}).json
+        via_cli = json.loads(cli("triage", text).stdout)
+        assert via_api == via_cli
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (None, 400),
+        ({"txt": "你好"}, 400),
+        ({"text": 12}, 400),
+        ({"text": "社保" * 6000}, 400),
+    ],
+)
+def test_triage_refuses_bad_bodies_with_a_clear_message(client, body, status):
+    response = (
+        client.post("/api/v1/triage", json=body)
+        if body is not None
+        else client.post("/api/v1/triage", data="not json", content_type="application/json")
+    )
+    assert response.status_code == status
+    assert response.json["error"]
+
+
+def test_huge_body_is_refused_before_it_is_read(client):
+    response = client.post("/api/v1/messages", data="x" * (300 * 1024), content_type="application/json")
+    assert response.status_code == 413
+    assert "过大" in response.json["error"]
+
+
+def test_message_creates_a_ticket_and_stores_the_message(client, demo):
+    response = client.post(
+        "/api/v1/messages", json={"channel": "web", "sender": "web-abc", "text": EXAMPLES["ticket"]}
+    )
+    body = response.json
+    assert_contract(body)
+    assert body["action"] == "ticket"
+    ticket = body["ticket"]
+    assert set(ticket) == {"number", "category", "unit", "due"}
+    assert ticket["number"].isdigit() and ticket["number"] in body["reply"]
+    assert ticket["unit"] == body["unit"] and ticket["due"] == body["due"]
+    with demo.db.session() as session:
+        stored = session.scalar(select(Ticket).where(Ticket.number == ticket["number"]))
+        assert stored.sender == "web-abc" and stored.disposition == "dispatched"
+        assert [e.kind for e in stored.events] == ["registered", "dispatched"]
+        message = session.scalar(select(InboundMessage))
+        assert message.text == EXAMPLES["ticket"] and message.status == "processed"
+
+
+def test_message_without_place_asks_then_creates_the_ticket(client, demo):
+    first = client.post(
+        "/api/v1/messages", json={"sender": "web-1", "text": "有人在河边偷排污水，水都变黑了"}
+    ).json
+    assert first["action"] == "ask" and first["ticket"] is None
+    assert "什么地方" in first["reply"]
+    second = client.post("/api/v1/messages", json={"sender": "web-1", "text": "平等镇龙坪村那条河"}).json
+    assert second["action"] == "ticket"
+    assert second["category"] == "report"
+    with demo.db.session() as session:
+        ticket = session.scalar(select(Ticket))
+        assert ticket.location == "平等镇龙坪村那条河"
+        assert "偷排污水" in ticket.text
+
+
+def test_a_retried_message_gets_the_same_reply_and_creates_nothing_twice(client, demo):
+    payload = {"sender": "web-2", "text": EXAMPLES["ticket"], "message_id": "m-1"}
+    first = client.post("/api/v1/messages", json=payload).json
+    second = client.post("/api/v1/messages", json=payload).json
+    assert first == second
+    with demo.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+        assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+
+
+def test_clarify_then_pick_a_choice_by_number(client, demo):
+    outcome = client.post("/api/v1/messages", json={"sender": "web-3", "text": "公积金"}).json
+    assert outcome["action"] == "clarify", outcome
+    chosen = outcome["candidates"][1]
+    answer = client.post("/api/v1/messages", json={"sender": "web-3", "text": "2"}).json
+    assert answer["action"] == "answer" and answer["kb_id"] == chosen["kb_id"]
+
+
+def test_messages_refuses_voice_and_sms_channels(client):
+    response = client.post("/api/v1/messages", json={"channel": "sms", "text": "你好"})
+    assert response.status_code == 400
+
+
+def test_healthz_reports_database_entries_and_policy(client, demo):
+    body = client.get("/healthz").json
+    assert body["status"] == "ok"
+    assert body["database"]["ok"] is True
+    assert body["kb"]["entries"] >= 80
+    assert body["policy"] == "longsheng"
+    assert body["database"]["schema"] == "0001"
+
+
+def test_web_chat_page_is_served_in_chinese(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'lang="zh-CN"' in html and 'aria-live="polite"' in html and "<label" in html
