@@ -11,12 +11,20 @@ from flask import Flask
 
 from intake.cli import db_group, demo_command, triage_command
 from intake.config import ConfigError, Settings
+from intake.privacy import install_log_masking
 from intake.service import Hotline
 from kb.cli import kb_group
 from routing.cli import policy_group
 from routing.policy import PolicyError
 
 MAX_BODY = 256 * 1024  # bytes; a bigger request is refused with 413 before it is read
+
+
+def configure_logging() -> None:
+    """Log to stderr with phone and ID numbers masked; quiet the libraries' chatter."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    install_log_masking()
 
 
 def build_hotline(settings: Settings | None = None) -> Hotline:
@@ -73,7 +81,7 @@ class _LazyHotline:
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """The 12345 hotline front end."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     ctx.obj = _LazyHotline()
     ctx.call_on_close(ctx.obj.close)
 

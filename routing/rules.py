@@ -7,6 +7,7 @@ pattern and article comes from the pack.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from routing.policy import PatternRule, Policy
@@ -60,13 +61,35 @@ def has_content(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+# A place name: a town, village, street or estate. What is left once they are taken out is the matter.
+_PLACE = re.compile(r"[\u4e00-\u9fff]{1,6}?(镇|乡|村|屯|组|寨|街道|街|路|巷|小区|社区)")
+_CJK = re.compile(r"[\u4e00-\u9fffa-z0-9]")
+MIN_MATTER_CHARS = 3
+
+
+def describes_a_matter(text: str, policy: Policy) -> bool:
+    """Whether ``text`` says what happened, not only where (a bare place name cannot be dispatched)."""
+    rest = text
+    for town in policy.towns:
+        rest = rest.replace(town, "")
+    rest = _PLACE.sub("", rest)
+    return len(_CJK.findall(rest)) >= MIN_MATTER_CHARS
+
+
+def _enabled(policy: Policy, code: str) -> PatternRule | None:
+    return next((r for r in policy.declines if r.code == code), None)
+
+
 def detect_decline(text: str, policy: Policy) -> RuleDecision | None:
     """Return the decline that applies to ``text`` on its own (no history needed), if any."""
-    if not has_content(text):
-        rule = next((r for r in policy.declines if r.code == "no_content"), None)
-        if rule:
-            return RuleDecision(code="no_content", reply=rule.reply or "", basis=rule.basis)
-    return _first(policy.declines, text)
+    if not has_content(text) and (rule := _enabled(policy, "no_content")):
+        return RuleDecision(code="no_content", reply=rule.reply or "", basis=rule.basis)
+    found = _first(policy.declines, text)
+    if found:
+        return found
+    if not describes_a_matter(text, policy) and (rule := _enabled(policy, "incomplete")):
+        return RuleDecision(code="incomplete", reply=rule.reply or "", basis=rule.basis)
+    return None
 
 
 def detect_redirect(text: str, policy: Policy) -> RuleDecision | None:
