@@ -8,6 +8,7 @@ import sys
 import click
 
 from intake.demo import load_demo
+from intake.stats import compute
 
 
 def _dump(data: object) -> str:
@@ -51,6 +52,48 @@ def triage_command(hotline_factory, text: str | None, jsonl) -> None:
     if failed:
         click.echo(f"{failed} line(s) could not be read", err=True)
         sys.exit(1)
+
+
+@click.command("stats")
+@click.option(
+    "--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD."
+)
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.pass_obj
+def stats_command(hotline_factory, start, end, as_json: bool) -> None:
+    """Count tickets by channel, disposition, category and unit; the one-time answer rate."""
+    if end < start:
+        raise click.UsageError("--to is before --from")
+    hotline = hotline_factory()
+    with hotline.db.session() as session:
+        stats = compute(session, start.date(), end.date(), hotline.settings.timezone)
+    if as_json:
+        click.echo(_dump(stats.to_dict()))
+        return
+    click.echo(f"tickets {stats.start} to {stats.end}: {stats.total} registered, {stats.closed} closed")
+    for title, counts in (
+        ("channel", stats.by_channel),
+        ("disposition", stats.by_disposition),
+        ("category", stats.by_category),
+        ("unit", stats.by_unit),
+    ):
+        click.echo(f"\nby {title}")
+        for key, count in counts.items():
+            click.echo(f"  {key:<24} {count:>6}")
+    rate = "n/a" if stats.one_time_answer_rate is None else f"{stats.one_time_answer_rate:.1%}"
+    click.echo(
+        f"\none-time answer rate for consultations: {rate} "
+        f"({stats.consultations_answered} of {stats.consultations})"
+    )
+
+
+@click.command("sweep")
+@click.pass_obj
+def sweep_command(hotline_factory) -> None:
+    """Close conversations that went silent; a matter still pending is recorded as abandoned."""
+    count = hotline_factory().intake.sweep()
+    click.echo(f"{count} abandoned matter(s) recorded")
 
 
 @click.group("db")

@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake.config import Settings
+from intake.conversations import Intake
 from intake.db import Database
 from intake.messages import Message, Outcome
-from intake.pipeline import Intake, Triage
+from intake.pipeline import Triage
 from intake.text import normalize
 from kb.models import KbEntry, current_revision
 from kb.search import KnowledgeBase

@@ -47,7 +47,9 @@ def create_ticket(
     """Register a ticket with a fresh number and its first event; the caller commits."""
     ticket = Ticket(number=next_ticket_number(session, now, tz), created_at=now, **fields)
     ticket.events.append(TicketEvent(kind="registered", actor=actor, at=now, data=event_data or {}))
-    if ticket.disposition == "dispatched":
+    if ticket.disposition == "pending":
+        ticket.status = "registered"  # the pipeline is still waiting for the citizen
+    elif ticket.disposition == "dispatched":
         ticket.status = "dispatched"
         ticket.events.append(
             TicketEvent(

@@ -130,6 +130,7 @@ class Policy:
     classify: tuple[PatternRule, ...]
     question_cues: tuple[re.Pattern[str], ...]
     location_cues: tuple[re.Pattern[str], ...]
+    ticket_request_cues: tuple[re.Pattern[str], ...]
     answer_basis: str | None
     ticket_reply: str
     holidays: dict[int, dict[str, tuple[str, ...]]] = field(default_factory=dict)
@@ -340,6 +341,7 @@ def load(name_or_path: str) -> Policy:
         classify=tuple(classify),
         question_cues=r.patterns(("question_cues",)),
         location_cues=r.patterns(("location_cues",)),
+        ticket_request_cues=r.patterns(("ticket_request_cues",), required=False),
         answer_basis=r.get(("answer_basis",), str, required=False),
         ticket_reply=r.get(("ticket_reply",), str) or "",
         holidays=holidays,

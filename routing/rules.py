@@ -117,3 +117,8 @@ def is_urgent(text: str, policy: Policy) -> bool:
 def mentions_place(text: str, policy: Policy) -> bool:
     """Whether the text says where the matter is (a town of the jurisdiction or an address word)."""
     return any(t in text for t in policy.towns) or any(p.search(text) for p in policy.location_cues)
+
+
+def asks_for_ticket_number(text: str, policy: Policy) -> bool:
+    """Whether the citizen asks for the number of the record of this conversation."""
+    return any(p.search(text) for p in policy.ticket_request_cues)

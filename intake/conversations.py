@@ -1,0 +1,352 @@
+"""The full pipeline for a channel: store the message, keep the conversation, decide, record the ticket.
+
+Every matter a citizen raises becomes one ticket record (工单) with its disposition, because the
+regulations count all of them (受理量, 即时办结, the one-time answer rate of 000 第十一条(五)):
+
+- ``answered`` (with the knowledge entry and its version), ``transferred`` (the line), ``redirected``
+  (the code and the guidance given), ``declined`` (the reason): closed at once (即时办结);
+- ``dispatched`` (the unit and due date): goes on to routing;
+- ``abandoned``: the citizen left before a decision (a chat gone silent, a call hung up).
+
+While the pipeline waits for the citizen (a clarify list, a question about the place) the matter's
+record is ``pending``; follow-ups in the same conversation belong to it. The citizen is told the number
+only where it helps (a dispatched matter) or when they ask for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from intake.db import Database
+from intake.messages import Candidate, Message, Outcome, TicketInfo
+from intake.models import Conversation, InboundMessage, Ticket, TicketEvent
+from intake.pipeline import Context, Triage, emergency_step, ticket_step
+from intake.tickets import create_ticket, find_ticket
+from kb.search import Hit, KnowledgeBase, LexicalIndex
+from routing import rules
+from routing.units import UnitCatalogue
+
+log = logging.getLogger(__name__)
+
+CONVERSATION_IDLE = timedelta(minutes=30)
+NEEDS_PLACE = {"help", "complaint", "report"}
+ASK_PLACE = "请问这件事发生在什么地方？请告诉我们乡镇、村（社区）或街道、小区的名称，越具体越好。"
+_CHOICE = re.compile(r"^\s*(?:第)?([1-9])\s*(?:个|项|条)?\s*[.。,!]?\s*$")
+
+DISPOSITION = {
+    "answer": "answered",
+    "transfer": "transferred",
+    "redirect": "redirected",
+    "decline": "declined",
+    "ticket": "dispatched",
+}
+WAITING = {"clarify", "ask"}
+
+
+def outcome_from_dict(data: dict[str, Any]) -> Outcome:
+    """Rebuild an outcome stored with a message (a retried message gets the same reply)."""
+    data = dict(data)
+    if data.get("candidates"):
+        data["candidates"] = [Candidate(**c) for c in data["candidates"]]
+    if data.get("ticket"):
+        data["ticket"] = TicketInfo(**data["ticket"])
+    return Outcome(**data)
+
+
+class Intake:
+    """Stores, remembers and decides: what ``POST /api/v1/messages`` and every channel call."""
+
+    def __init__(
+        self,
+        db: Database,
+        triage: Triage,
+        kb: KnowledgeBase,
+        units: Callable[[Session], UnitCatalogue],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.triage = triage
+        self.kb = kb
+        self.units = units
+        self.clock = clock
+
+    # ------------------------------------------------------------ entry points
+
+    def handle(self, message: Message) -> Outcome:
+        """Store ``message``, run it through the pipeline and return the outcome."""
+        now = message.received_at or self.clock()
+        stored = self._store(message, now)
+        if isinstance(stored, Outcome):
+            return stored  # a retried message: the same reply, nothing done twice
+        try:
+            with self.db.session() as session:
+                row = session.get(InboundMessage, stored)
+                outcome = self._process(session, message, row, now)
+                row.status = "processed"
+                row.outcome = outcome.to_dict()
+                session.commit()
+                return outcome
+        except Exception as exc:
+            log.exception("message %s from %s failed", stored, message.channel)
+            with self.db.session() as session:
+                row = session.get(InboundMessage, stored)
+                row.status = "failed"
+                row.error = f"{type(exc).__name__}: {exc}"[:2000]
+                session.commit()
+            raise
+
+    def abandon(self, channel: str, sender: str, reason: str = "left") -> str | None:
+        """Close the sender's open conversation; a matter still pending becomes ``abandoned``.
+
+        Channels call this when the citizen leaves (a call hung up); ``sweep`` does it for chats that
+        went silent. Returns the number of the abandoned ticket, if any.
+        """
+        now = self.clock()
+        with self.db.session() as session:
+            conv = self._open_conversation(session, channel, sender)
+            number = self._close(session, conv, now, reason) if conv else None
+            session.commit()
+            return number
+
+    def sweep(self, idle: timedelta = CONVERSATION_IDLE) -> int:
+        """Close every conversation idle longer than ``idle``; return how many matters were abandoned."""
+        now = self.clock()
+        abandoned = 0
+        with self.db.session() as session:
+            stale = session.scalars(
+                select(Conversation).where(
+                    Conversation.status == "open", Conversation.updated_at < now - idle
+                )
+            ).all()
+            for conv in stale:
+                abandoned += self._close(session, conv, now, "silent") is not None
+            session.commit()
+        return abandoned
+
+    # ------------------------------------------------------------ storage
+
+    def _store(self, message: Message, now: datetime) -> int | Outcome:
+        with self.db.session() as session:
+            if message.channel_msg_id:
+                existing = session.scalar(
+                    select(InboundMessage).where(
+                        InboundMessage.channel == message.channel,
+                        InboundMessage.channel_msg_id == message.channel_msg_id,
+                    )
+                )
+                if existing is not None:
+                    if existing.status == "processed" and existing.outcome:
+                        return outcome_from_dict(existing.outcome)
+                    return existing.id
+            row = InboundMessage(
+                channel=message.channel,
+                channel_msg_id=message.channel_msg_id,
+                sender=message.sender,
+                text=message.text,
+                received_at=now,
+            )
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:  # the same message arrived twice at the same moment
+                session.rollback()
+                return self._store(message, now)
+            return row.id
+
+    def _open_conversation(self, session: Session, channel: str, sender: str) -> Conversation | None:
+        return session.scalar(
+            select(Conversation)
+            .where(
+                Conversation.channel == channel, Conversation.sender == sender, Conversation.status == "open"
+            )
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+
+    def _close(self, session: Session, conv: Conversation, now: datetime, reason: str) -> str | None:
+        """Close ``conv``; mark its pending matter abandoned. Returns that ticket's number."""
+        conv.status = "closed"
+        number = (conv.state or {}).get("pending")
+        conv.state = {}
+        ticket = find_ticket(session, number) if number else None
+        if ticket is None or ticket.disposition != "pending":
+            return None
+        ticket.disposition = "abandoned"
+        ticket.status = "closed"
+        ticket.closed_at = now
+        ticket.events.append(TicketEvent(kind="abandoned", actor="system", at=now, data={"reason": reason}))
+        return ticket.number
+
+    def _conversation(self, session: Session, message: Message, now: datetime) -> Conversation:
+        conv = self._open_conversation(session, message.channel, message.sender)
+        if conv is not None and now - conv.updated_at > CONVERSATION_IDLE:
+            self._close(session, conv, now, "silent")
+            conv = None
+        if conv is None:
+            conv = Conversation(channel=message.channel, sender=message.sender, started_at=now, state={})
+            session.add(conv)
+        conv.updated_at = now
+        session.flush()
+        return conv
+
+    # ------------------------------------------------------------ deciding
+
+    def _process(self, session: Session, message: Message, row: InboundMessage, now: datetime) -> Outcome:
+        conv = self._conversation(session, message, now)
+        row.conversation_id = conv.id
+        index = self.kb.refresh(session)
+        units = self.units(session)
+        triage = self.triage
+        ctx = triage.context(message.text, now=now, channel=message.channel, index=index, units=units)
+        state = dict(conv.state or {})
+
+        if rules.asks_for_ticket_number(ctx.match, triage.policy) and state.get("last"):
+            return self._tell_number(session, state["last"])
+
+        outcome = emergency_step(triage, ctx)
+        if outcome is None and state.get("awaiting") == "clarify":
+            outcome = self._pick(ctx, state, index)
+        if outcome is None and state.get("awaiting") == "place":
+            # the matter first described, with the place the citizen has just given
+            combined = f"{state.get('text', '')}\n{message.text}".strip()
+            ctx = triage.context(combined, now=now, channel=message.channel, index=index, units=units)
+            outcome = ticket_step(triage, ctx)
+            return self._record(session, conv, message, ctx, outcome, place=message.text)
+        if outcome is None:
+            outcome = triage.run(ctx)
+            if (
+                outcome.action == "ticket"
+                and outcome.category in NEEDS_PLACE
+                and not rules.mentions_place(ctx.match, triage.policy)
+            ):
+                outcome = replace(outcome, action="ask", reply=ASK_PLACE, unit=None, unit_name=None, due=None,
+                                  basis=None)  # fmt: skip
+        return self._record(session, conv, message, ctx, outcome, place=None)
+
+    def _pick(self, ctx: Context, state: dict[str, Any], index: LexicalIndex) -> Outcome | None:
+        """The entry the citizen chose by number from a clarify list."""
+        found = _CHOICE.match(ctx.match)
+        ids = state.get("candidates") or []
+        if not found or int(found.group(1)) > len(ids):
+            return None
+        chosen = ids[int(found.group(1)) - 1]
+        entry = next((e for e in index.entries if e.public_id == chosen), None)
+        if entry is None:
+            return None
+        return self.triage.answer_outcome(Hit(entry, 1.0), ctx)
+
+    def _tell_number(self, session: Session, number: str) -> Outcome:
+        ticket = find_ticket(session, number)
+        info = TicketInfo(ticket.number, ticket.category, ticket.unit_code, ticket.due) if ticket else None
+        dispatched = ticket is not None and ticket.disposition == "dispatched"
+        return Outcome(
+            action="ticket" if dispatched else "answer",
+            kb_id=ticket.kb_public_id if ticket else None,
+            reply=f"您本次来电来信的工单号是{number}，可凭工单号查询办理情况。",
+            ticket=info,
+            category=ticket.category if ticket else None,
+            unit=ticket.unit_code if ticket else None,
+            due=ticket.due if ticket else None,
+        )
+
+    # ------------------------------------------------------------ recording
+
+    def _record(
+        self,
+        session: Session,
+        conv: Conversation,
+        message: Message,
+        ctx: Context,
+        outcome: Outcome,
+        place: str | None,
+    ) -> Outcome:
+        """Write the matter's ticket for ``outcome`` and the conversation's next state."""
+        state = dict(conv.state or {})
+        ticket = find_ticket(session, state["pending"]) if state.get("pending") else None
+        if ticket is None:
+            ticket = create_ticket(
+                session,
+                now=ctx.now,
+                tz=self.triage.tz,
+                actor=f"{message.channel}:citizen",
+                channel=message.channel,
+                sender=message.sender,
+                conversation_id=conv.id,
+                text=ctx.text.display,
+                disposition="pending",
+                policy=self.triage.policy.name,
+            )
+        else:  # a follow-up to the pending matter
+            if place is not None:
+                ticket.text = ctx.text.display
+            follow_up = TicketEvent(
+                kind="follow_up",
+                actor=f"{message.channel}:citizen",
+                at=ctx.now,
+                data={"action": outcome.action},
+            )
+            ticket.events.append(follow_up)
+
+        if outcome.action in WAITING:
+            ticket.category = outcome.category
+            waiting: dict[str, Any] = {"pending": ticket.number, "last": ticket.number}
+            if outcome.action == "clarify":
+                waiting |= {"awaiting": "clarify", "candidates": [c.kb_id for c in outcome.candidates or []]}
+            else:
+                waiting |= {"awaiting": "place", "text": ctx.text.display}
+            conv.state = waiting
+            return outcome
+
+        self._decide(ticket, outcome, ctx.now, place)
+        conv.state = {"last": ticket.number}
+        if outcome.action != "ticket":
+            return outcome
+        info = TicketInfo(
+            number=ticket.number, category=ticket.category, unit=ticket.unit_code, due=ticket.due
+        )
+        reply = f"工单号：{ticket.number}。{outcome.reply}您可以凭工单号查询办理进度。"
+        return replace(outcome, reply=reply, ticket=info)
+
+    def _decide(self, ticket: Ticket, outcome: Outcome, now: datetime, place: str | None) -> None:
+        """Fill in the ticket's disposition from the decision, and close it unless it is dispatched."""
+        disposition = DISPOSITION[outcome.action]
+        ticket.disposition = disposition
+        ticket.category = outcome.category
+        ticket.urgent = outcome.urgent
+        ticket.unit_code = outcome.unit
+        ticket.due = outcome.due
+        ticket.basis = outcome.basis
+        ticket.kb_public_id = outcome.kb_id
+        ticket.kb_version = outcome.kb_version
+        ticket.transfer_to = outcome.transfer_to
+        ticket.redirect_to = outcome.redirect_to
+        ticket.decline_reason = outcome.decline_reason
+        if place:
+            ticket.location = place.strip()[:200]
+        data = {
+            "disposition": disposition,
+            "kb_id": outcome.kb_id,
+            "kb_version": outcome.kb_version,
+            "transfer_to": outcome.transfer_all or outcome.transfer_to,
+            "redirect_to": outcome.redirect_to,
+            "decline_reason": outcome.decline_reason,
+            "guidance": outcome.reply if outcome.action in ("redirect", "decline") else None,
+            "basis": outcome.basis,
+        }
+        ticket.events.append(
+            TicketEvent(kind=disposition, actor="system", at=now, data={k: v for k, v in data.items() if v})
+        )
+        if disposition == "dispatched":
+            ticket.status = "dispatched"
+        else:
+            ticket.status = "closed"
+            ticket.closed_at = now
