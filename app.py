@@ -9,7 +9,14 @@ from typing import Any
 import click
 from flask import Flask
 
-from intake.cli import db_group, demo_command, stats_command, sweep_command, triage_command
+from intake.cli import (
+    db_group,
+    demo_command,
+    evaluate_command,
+    stats_command,
+    sweep_command,
+    triage_command,
+)
 from intake.config import ConfigError, Settings
 from intake.privacy import install_log_masking
 from intake.service import Hotline
@@ -106,7 +113,8 @@ def serve(hotline_factory: _LazyHotline, host: str, port: int, threads: int) -> 
     waitress.serve(app, host=host, port=port, threads=threads, ident="hotline")
 
 
-for command in (triage_command, db_group, demo_command, kb_group, policy_group, stats_command, sweep_command):
+COMMANDS = (triage_command, db_group, demo_command, kb_group, policy_group, stats_command, sweep_command)
+for command in (*COMMANDS, evaluate_command):
     main.add_command(command)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
 from intake.demo import load_demo
+from intake.evaluation import evaluate, format_report, load_cases
 from intake.stats import compute
 
 
@@ -94,6 +96,35 @@ def sweep_command(hotline_factory) -> None:
     """Close conversations that went silent; a matter still pending is recorded as abandoned."""
     count = hotline_factory().intake.sweep()
     click.echo(f"{count} abandoned matter(s) recorded")
+
+
+@click.command("evaluate")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--errors", "show_errors", is_flag=True, help="List every case decided wrongly.")
+@click.pass_obj
+def evaluate_command(hotline_factory, path: Path, show_errors: bool) -> None:
+    """Print recall and precision per class of triage on a labelled set (JSON Lines)."""
+    hotline = hotline_factory()
+    enabled = {f"redirect:{r.code}" for r in hotline.policy.redirects} | {
+        f"decline:{r.code}" for r in hotline.policy.declines
+    }
+    lines = {f"transfer:{line.number}" for line in hotline.policy.emergency_lines}
+
+    def relabel(expected: str) -> str:
+        # what this pack does with a class its regulation does not name
+        if expected.startswith(("redirect:", "decline:")) and expected not in enabled:
+            return "accept"
+        if expected == "transfer:96333" and expected not in lines:
+            return "transfer:119"
+        return expected
+
+    report = evaluate(load_cases(path), hotline.decide, relabel)
+    click.echo(f"{path}: {report.total} cases, policy {hotline.policy.name}\n")
+    click.echo(format_report(report))
+    if show_errors:
+        click.echo("\nerrors (id, expected, got, text):")
+        for case_id, text, expected, got in report.errors:
+            click.echo(f"  {case_id:<6} {expected:<26} {got:<26} {text}")
 
 
 @click.group("db")

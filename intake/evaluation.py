@@ -1,0 +1,125 @@
+"""Measuring triage against a labelled set: recall and precision per class.
+
+Each line of the set holds a text and what a careful operator would decide: ``action`` (transfer,
+redirect, decline, or answer_or_ticket for an ordinary accepted matter), the line, code or reason,
+and the category. ``hotline evaluate PATH`` prints the figures; the test suite asserts the two that
+must never slip: every emergency transferred, no routine question transferred.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from intake.messages import Outcome
+
+
+@dataclass
+class Case:
+    id: str
+    text: str
+    expected: str  # the class: "transfer:119", "redirect:court", "decline:abusive", "accept"
+    category: str | None
+    raw: dict[str, Any]
+
+
+def expected_class(row: dict[str, Any]) -> str:
+    action = row["action"]
+    if action == "transfer":
+        return f"transfer:{row['transfer_to']}"
+    if action == "redirect":
+        return f"redirect:{row['redirect_to']}"
+    if action == "decline":
+        return f"decline:{row['decline_reason']}"
+    return "accept"
+
+
+def predicted_class(outcome: Outcome) -> str:
+    if outcome.action == "transfer":
+        return f"transfer:{outcome.transfer_to}"
+    if outcome.action == "redirect":
+        return f"redirect:{outcome.redirect_to}"
+    if outcome.action == "decline":
+        return f"decline:{outcome.decline_reason}"
+    return "accept"  # answer, clarify, ticket, ask: the hotline takes the matter
+
+
+def load_cases(path: Path) -> list[Case]:
+    cases = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            cases.append(Case(row["id"], row["text"], expected_class(row), row.get("category"), row))
+    return cases
+
+
+@dataclass
+class Report:
+    total: int = 0
+    per_class: dict[str, dict[str, float]] = field(default_factory=dict)
+    confusion: Counter = field(default_factory=Counter)
+    errors: list[tuple[str, str, str, str]] = field(default_factory=list)  # id, text, expected, got
+    category_accuracy: float | None = None
+
+    def missed_emergencies(self) -> list[tuple[str, str, str, str]]:
+        return [e for e in self.errors if e[2].startswith("transfer:") and not e[3].startswith("transfer:")]
+
+    def false_transfers(self) -> list[tuple[str, str, str, str]]:
+        return [e for e in self.errors if e[3].startswith("transfer:") and not e[2].startswith("transfer:")]
+
+
+def evaluate(cases: Iterable[Case], decide: Callable[[str], Outcome],
+             relabel: Callable[[str], str] = lambda c: c) -> Report:  # fmt: skip
+    """Run ``decide`` on every case; ``relabel`` maps expected classes a pack does not have."""
+    report = Report()
+    got_counts: Counter = Counter()
+    exp_counts: Counter = Counter()
+    hits: Counter = Counter()
+    categories_right = categories_total = 0
+    for case in cases:
+        outcome = decide(case.text)
+        expected, got = relabel(case.expected), predicted_class(outcome)
+        report.total += 1
+        exp_counts[expected] += 1
+        got_counts[got] += 1
+        report.confusion[(expected, got)] += 1
+        if expected == got:
+            hits[expected] += 1
+        else:
+            report.errors.append((case.id, case.text, expected, got))
+        if expected == "accept" and got == "accept" and case.category:
+            categories_total += 1
+            categories_right += outcome.category == case.category
+    for cls in sorted(set(exp_counts) | set(got_counts)):
+        recall = hits[cls] / exp_counts[cls] if exp_counts[cls] else None
+        precision = hits[cls] / got_counts[cls] if got_counts[cls] else None
+        report.per_class[cls] = {
+            "support": exp_counts[cls],
+            "predicted": got_counts[cls],
+            "recall": recall,
+            "precision": precision,
+        }
+    if categories_total:
+        report.category_accuracy = categories_right / categories_total
+    return report
+
+
+def format_report(report: Report) -> str:
+    lines = [f"{'class':<32}{'support':>8}{'predicted':>10}{'recall':>8}{'precision':>10}"]
+    for cls, row in report.per_class.items():
+        rec = "-" if row["recall"] is None else f"{row['recall']:.2f}"
+        pre = "-" if row["precision"] is None else f"{row['precision']:.2f}"
+        lines.append(f"{cls:<32}{row['support']:>8}{row['predicted']:>10}{rec:>8}{pre:>10}")
+    transfers = [r for c, r in report.per_class.items() if c.startswith("transfer:")]
+    support = sum(r["support"] for r in transfers)
+    any_transfer = support - len([e for e in report.missed_emergencies()])
+    lines.append("")
+    lines.append(f"emergencies transferred (any line): {any_transfer}/{support}")
+    lines.append(f"non-emergencies transferred: {len(report.false_transfers())}")
+    if report.category_accuracy is not None:
+        lines.append(f"category accuracy on accepted matters: {report.category_accuracy:.2f}")
+    return "\n".join(lines)
