@@ -43,6 +43,10 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "HOTLINE_INSTANCE_PATH": ("./instance", "Folder for the SQLite file, the secret key and index caches."),
     "HOTLINE_TIMEZONE": ("Asia/Shanghai", "Time zone of the hotline: deadlines and working days use it."),
     "HOTLINE_REDIS_URL": ("unset", "Redis for shared state and queues when several workers run."),
+    "HOTLINE_KB_MODEL": (
+        "unset (USE multilingual v3, shipped in its package)",
+        "Folder of a sentence-transformers model to use instead of the embedded encoder (`st` extra).",
+    ),
     "HOTLINE_MAX_TEXT": (
         "2000",
         "Longest message text kept for matching, in characters (the rest is stored).",
@@ -63,6 +67,13 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _model_folder(env: Mapping[str, str]) -> str | None:
+    raw = env.get("HOTLINE_KB_MODEL", "").strip()
+    if raw and not Path(raw).is_dir():
+        raise ConfigError("HOTLINE_KB_MODEL", f"no model folder at {raw!r}")
+    return raw or None
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated configuration of one deployment."""
@@ -73,6 +84,7 @@ class Settings:
     instance_path: Path
     timezone: ZoneInfo
     redis_url: str | None = None
+    kb_model: str | None = None
     max_text: int = 2000
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -110,6 +122,7 @@ class Settings:
             "timezone": tz,
             "redis_url": redis_url,
             "max_text": _positive_int(env, "HOTLINE_MAX_TEXT", 2000),
+            "kb_model": _model_folder(env),
             "extra": {k: v for k, v in env.items() if k.startswith(("TWILIO_", "WECHAT_", "HOTLINE_"))},
         }
         values.update(overrides)

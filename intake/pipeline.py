@@ -23,6 +23,7 @@ from intake.text import NormalizedText, normalize
 from kb.search import Hit, LexicalIndex, Thresholds
 from kb.search import decide as kb_decide
 from routing import rules
+from routing.emergency import SemanticEmergency
 from routing.policy import Policy
 from routing.units import UnitCatalogue
 from routing.workdays import WorkdayCalendar, due_date
@@ -74,12 +75,14 @@ class Triage:
         *,
         max_text: int = 2000,
         thresholds: Thresholds | None = None,
+        semantic: SemanticEmergency | None = None,
     ) -> None:
         self.policy = policy
         self.calendar = calendar
         self.tz = tz
         self.max_text = max_text
         self.thresholds = thresholds or Thresholds()
+        self.semantic = semantic
         self.steps: list[Step] = [emergency_step, redirect_step, decline_step, knowledge_step, ticket_step]
 
     def context(
@@ -149,7 +152,7 @@ class Triage:
 
 
 def emergency_step(triage: Triage, ctx: Context) -> Outcome | None:
-    found = rules.detect_emergency(ctx.match, triage.policy)
+    found = rules.detect_emergency(ctx.match, triage.policy, triage.semantic)
     if not found:
         return None
     names = dict(zip(found.lines, found.names, strict=True))

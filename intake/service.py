@@ -21,9 +21,11 @@ from intake.db import Database
 from intake.messages import Message, Outcome
 from intake.pipeline import Triage
 from intake.text import normalize
+from kb.encoders import get_encoder
 from kb.models import KbEntry, current_revision
 from kb.search import KnowledgeBase
 from routing import policy as policies
+from routing.emergency import shared_detector
 from routing.units import UnitCatalogue
 from routing.workdays import WorkdayCalendar
 
@@ -39,7 +41,13 @@ class Hotline:
         self.db = Database(settings.database_url)
         self.policy = policies.load(settings.policy)
         self.calendar = WorkdayCalendar(self.policy.holidays)
-        self.triage = Triage(self.policy, self.calendar, settings.timezone, max_text=settings.max_text)
+        self.triage = Triage(
+            self.policy,
+            self.calendar,
+            settings.timezone,
+            max_text=settings.max_text,
+            semantic=shared_detector(get_encoder(settings.kb_model)),
+        )
         self.kb = KnowledgeBase(lambda text: normalize(text, settings.max_text).match)
         self._units: tuple[float, UnitCatalogue] | None = None
         self._units_lock = threading.Lock()

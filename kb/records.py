@@ -46,11 +46,11 @@ def read_rows(path: Path) -> tuple[list[tuple[int, Any]], list[str]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return [], [f"{path}: cannot read: {exc.strerror}"]
+        return [], [f"cannot read: {exc.strerror}"]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return [], [f"{path}: not UTF-8 (byte {exc.start}); save the file as UTF-8"]
+        return [], [f"not UTF-8 (byte {exc.start}); save the file as UTF-8"]
     if path.suffix.lower() == ".csv":
         return _csv_rows(text)
     rows, errors = [], []
@@ -70,8 +70,9 @@ def _csv_rows(text: str) -> tuple[list[tuple[int, Any]], list[str]]:
     missing = [f for f in REQUIRED if f not in (reader.fieldnames or [])]
     if missing:
         return [], [f"line 1: header lacks {', '.join(missing)}"]
-    start = 2
     for row in reader:
+        # the row's first line: the reader is at its last one, and cells may hold line breaks
+        start = reader.line_num - sum((v or "").count("\n") for v in row.values() if isinstance(v, str))
         if None in row:
             errors.append(f"line {start}: more cells than the header has")
         record: dict[str, Any] = {k: v for k, v in row.items() if k is not None}
@@ -88,7 +89,6 @@ def _csv_rows(text: str) -> tuple[list[tuple[int, Any]], list[str]]:
             if key in record and not (record[key] or "").strip():
                 record[key] = None
         rows.append((start, record))
-        start = reader.line_num + 1
     return rows, errors
 
 
@@ -146,6 +146,7 @@ def validate(
             problems.append(f"unit {unit!r} is not in the unit catalogue")
         public_id = row.get("id")
         if isinstance(public_id, str) and public_id.strip():
+            public_id = public_id.strip()  # stored trimmed, so compared trimmed
             if public_id in seen:
                 problems.append(f"id {public_id!r} already used on line {seen[public_id]}")
             else:
@@ -225,8 +226,9 @@ def export_entries(session: Session, path: Path) -> int:
             writer = csv.DictWriter(fh, fieldnames=FIELDS)
             writer.writeheader()
             for rec in records:
+                # lists as JSON arrays: an item may itself hold "|" or start with "["
                 writer.writerow(
-                    {**rec, **{k: "|".join(rec[k]) for k in LIST_FIELDS}}
+                    {**rec, **{k: json.dumps(rec[k], ensure_ascii=False) for k in LIST_FIELDS}}
                     | {k: rec[k] or "" for k in ("spoken_answer", "valid_from", "valid_until")}
                 )
     else:

@@ -1,0 +1,80 @@
+"""The semantic half of emergency detection: nearness to sentences that describe real dangers.
+
+Patterns alone miss how frightened people talk ("隔壁家阳台红通通的一片"); similarity alone confuses
+"家里没水了" with an emergency (shared/MEASURED.md). So a message counts as an emergency by meaning
+when it is close to an emergency exemplar *and* clearly closer to it than to any routine exemplar
+(everyday questions that share the vocabulary). ``routing.rules.detect_emergency`` combines this with
+the pack's patterns.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from kb.encoders import Encoder
+
+EXEMPLARS = Path(__file__).with_name("exemplars") / "emergencies.yaml"
+
+
+@dataclass(frozen=True)
+class SemanticMatch:
+    line: str
+    score: float  # cosine to the nearest emergency exemplar
+    routine: float  # cosine to the nearest routine exemplar
+    exemplar: str
+
+
+@functools.cache
+def shared_detector(encoder: Encoder) -> SemanticEmergency:
+    """One detector per encoder and process: the exemplars are encoded once."""
+    return SemanticEmergency(encoder)
+
+
+class SemanticEmergency:
+    """Nearest-exemplar emergency detector over one encoder."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        path: Path = EXEMPLARS,
+        threshold: float = 0.55,
+        margin: float = 0.05,
+    ) -> None:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        self.threshold = threshold
+        self.margin = margin
+        self._encoder = encoder
+        self._lines: list[str] = []
+        self._texts: list[str] = []
+        for line, sentences in data["lines"].items():
+            for sentence in sentences:
+                self._lines.append(str(line))
+                self._texts.append(sentence)
+        self._vectors = encoder.encode(self._texts)
+        self._routine = encoder.encode(list(data["routine"]))
+
+    def nearest(self, text: str) -> SemanticMatch:
+        vector = self._encoder.encode([text])[0]
+        scores = self._vectors @ vector
+        best = int(np.argmax(scores))
+        routine = float(np.max(self._routine @ vector)) if len(self._routine) else 0.0
+        return SemanticMatch(self._lines[best], float(scores[best]), routine, self._texts[best])
+
+    def judge(self, match: SemanticMatch) -> SemanticMatch | None:
+        """``match`` when it is close enough to an emergency and clearly not a routine question."""
+        if match.score >= self.threshold and match.score - match.routine >= self.margin:
+            return match
+        return None
+
+    def reads_routine(self, match: SemanticMatch) -> bool:
+        """Whether the message is clearly an everyday question rather than a danger."""
+        return match.routine >= self.threshold and match.routine - match.score >= self.margin
+
+    def detect(self, text: str) -> SemanticMatch | None:
+        """The nearest emergency when ``text`` is one by meaning, else ``None``."""
+        return self.judge(self.nearest(text))
