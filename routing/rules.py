@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from routing.emergency import SemanticEmergency
 from routing.policy import PatternRule, Policy
 
 
@@ -28,15 +29,30 @@ class RuleDecision:
     basis: str | None
 
 
-def detect_emergency(text: str, policy: Policy) -> EmergencyDecision | None:
-    """Return the lines to transfer to when ``text`` describes a danger to life or property now."""
+def detect_emergency(
+    text: str, policy: Policy, semantic: SemanticEmergency | None = None
+) -> EmergencyDecision | None:
+    """Return the lines to transfer to when ``text`` describes a danger to life or property now.
+
+    The pack's patterns and, when given, nearness to emergency exemplars each raise the alarm; a routine
+    question about the topic (the pack's guard) silences both unless something says it is happening now.
+    """
     matched: list[tuple[str, str]] = []
     for line in policy.emergency_lines:
         if line.rule.matches(text) and line.number not in (n for n, _ in matched):
             matched.append((line.number, line.name))
+    routine = any(p.search(text) for p in policy.emergency_guard)
+    if semantic is not None:
+        nearest = semantic.nearest(text)
+        # a pattern hit on a message that reads like an everyday question is a routine question
+        routine = routine or (bool(matched) and semantic.reads_routine(nearest))
+        found = semantic.judge(nearest)
+        names = {line.number: line.name for line in policy.emergency_lines}
+        target = found and (found.line if found.line in names else _fallback(policy, found.line))
+        if target and target not in (n for n, _ in matched):
+            matched.append((target, names[target]))
     if not matched:
         return None
-    routine = any(p.search(text) for p in policy.emergency_guard)
     happening_now = any(p.search(text) for p in policy.emergency_cues)
     if routine and not happening_now:
         return None
@@ -47,6 +63,13 @@ def detect_emergency(text: str, policy: Policy) -> EmergencyDecision | None:
         names=tuple(name for _, name in matched),
         basis=policy.emergency_basis,
     )
+
+
+def _fallback(policy: Policy, line: str) -> str | None:
+    """The enabled line that takes calls for ``line`` under this pack (96333 → 119 where not enabled)."""
+    spec = ((policy.raw.get("emergency") or {}).get("lines") or {}).get(line) or {}
+    fallback = str(spec.get("fallback") or "")
+    return fallback if any(item.number == fallback for item in policy.emergency_lines) else None
 
 
 def _first(rules: tuple[PatternRule, ...], text: str) -> RuleDecision | None:
