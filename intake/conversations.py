@@ -31,7 +31,7 @@ from intake.messages import Candidate, Message, Outcome, TicketInfo
 from intake.models import Conversation, InboundMessage, Ticket, TicketEvent
 from intake.pipeline import Context, Triage, emergency_step, ticket_step
 from intake.tickets import create_ticket, find_ticket
-from kb.search import Hit, KnowledgeBase, LexicalIndex
+from kb.search import Hit, KnowledgeBase, SearchIndex
 from routing import rules
 from routing.units import UnitCatalogue
 
@@ -232,7 +232,7 @@ class Intake:
                                   basis=None)  # fmt: skip
         return self._record(session, conv, message, ctx, outcome, place=None)
 
-    def _pick(self, ctx: Context, state: dict[str, Any], index: LexicalIndex) -> Outcome | None:
+    def _pick(self, ctx: Context, state: dict[str, Any], index: SearchIndex) -> Outcome | None:
         """The entry the citizen chose by number from a clarify list."""
         found = _CHOICE.match(ctx.match)
         ids = state.get("candidates") or []

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from intake.messages import Candidate, Outcome
 from intake.text import NormalizedText, normalize
-from kb.search import Hit, LexicalIndex, Thresholds
+from kb.search import Hit, SearchIndex, Thresholds
 from kb.search import decide as kb_decide
 from routing import rules
 from routing.emergency import SemanticEmergency
@@ -52,7 +52,7 @@ class Context:
     text: NormalizedText
     now: datetime
     channel: str
-    index: LexicalIndex
+    index: SearchIndex
     units: UnitCatalogue
     cache: dict[str, Any] = field(default_factory=dict)
 
@@ -86,12 +86,12 @@ class Triage:
         self.steps: list[Step] = [emergency_step, redirect_step, decline_step, knowledge_step, ticket_step]
 
     def context(
-        self, text: str, *, now: datetime, channel: str, index: LexicalIndex, units: UnitCatalogue
+        self, text: str, *, now: datetime, channel: str, index: SearchIndex, units: UnitCatalogue
     ) -> Context:
         return Context(normalize(text, self.max_text), now, channel, index, units)
 
     def decide(
-        self, text: str, *, now: datetime, index: LexicalIndex, units: UnitCatalogue, channel: str = "api"
+        self, text: str, *, now: datetime, index: SearchIndex, units: UnitCatalogue, channel: str = "api"
     ) -> Outcome:
         """Run the steps in order and return the first outcome."""
         ctx = self.context(text, now=now, channel=channel, index=index, units=units)
@@ -203,7 +203,7 @@ def knowledge_step(triage: Triage, ctx: Context) -> Outcome | None:
     decision = kb_decide(ctx.index.search(ctx.match, today), triage.thresholds)
     if decision.kind == "answer" and decision.best:
         return triage.answer_outcome(decision.best, ctx)
-    if decision.kind == "clarify":
+    if decision.kind == "clarify" and category == "consult":  # a request for help is not a quiz
         candidates = [
             Candidate(h.entry.public_id, h.entry.question, round(h.score, 4)) for h in decision.hits
         ]

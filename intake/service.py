@@ -41,14 +41,19 @@ class Hotline:
         self.db = Database(settings.database_url)
         self.policy = policies.load(settings.policy)
         self.calendar = WorkdayCalendar(self.policy.holidays)
+        encoder = get_encoder(settings.kb_model)
         self.triage = Triage(
             self.policy,
             self.calendar,
             settings.timezone,
             max_text=settings.max_text,
-            semantic=shared_detector(get_encoder(settings.kb_model)),
+            semantic=shared_detector(encoder),
         )
-        self.kb = KnowledgeBase(lambda text: normalize(text, settings.max_text).match)
+        self.kb = KnowledgeBase(
+            lambda text: normalize(text, settings.max_text).match,
+            encoder=encoder,
+            cache_dir=settings.instance_path / "kb-index",
+        )
         self._units: tuple[float, UnitCatalogue] | None = None
         self._units_lock = threading.Lock()
         self.intake = Intake(self.db, self.triage, self.kb, self.units, clock=self.clock)

@@ -15,12 +15,17 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.models import KbEntry, current_revision
+
+if TYPE_CHECKING:
+    from kb.encoders import Encoder
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,16 @@ class Hit:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Calibrated on the demo knowledge base's paraphrases (see tests/kb)."""
+    """When to answer, offer choices, or pass: calibrated for the hybrid index on
+    tests/data/kb_dev.jsonl, checked on the held-out tests/data/kb_test.jsonl (tests/kb/test_quality.py)."""
 
-    answer: float = 0.62  # the best hit must reach this to answer at once
-    margin: float = 0.08  # …and lead the next entry by this much
-    clarify: float = 0.45  # below this nothing is offered
+    answer: float = 0.55  # the best entry's confidence must reach this to answer at once
+    margin: float = 0.14  # …and lead the next entry by this much: unanswerable questions rarely do
+    clarify: float = 0.55  # choices below this are not offered: USE puts most unrelated pairs near 0.5
     choices: int = 3
+    # a near-verbatim match answers even when a sibling entry is close ("身份证丢了" vs "驾驶证丢了")
+    sure: float = 0.97
+    sure_margin: float = 0.04
 
 
 @dataclass(frozen=True)
@@ -129,27 +138,41 @@ def decide(hits: Sequence[Hit], thresholds: Thresholds = Thresholds()) -> KbDeci
     runner_up = hits[1].score if len(hits) > 1 else 0.0
     if top.score >= thresholds.answer and top.score - runner_up >= thresholds.margin:
         return KbDecision("answer", (top,))
+    if top.score >= thresholds.sure and top.score - runner_up >= thresholds.sure_margin:
+        return KbDecision("answer", (top,))
     close = [h for h in hits if h.score >= thresholds.clarify and top.score - h.score < 0.15]
     if len(close) >= 2:
         return KbDecision("clarify", tuple(close[: thresholds.choices]))
-    if top.score >= thresholds.answer:
-        return KbDecision("answer", (top,))
-    return KbDecision(None, ())
+    return KbDecision(None, ())  # one plausible entry that does not clearly win: a person decides
+
+
+class SearchIndex(Protocol):
+    entries: list[IndexedEntry]
+    revision: int
+
+    def search(self, query: str, today: date, limit: int = 5) -> list[Hit]: ...
 
 
 class KnowledgeBase:
     """The live index of one worker process, rebuilt when the database's revision moves."""
 
-    def __init__(self, normalise: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        normalise: Callable[[str], str],
+        encoder: Encoder | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
         self._normalise = normalise
-        self._index = LexicalIndex([], revision=-1)
+        self._encoder = encoder
+        self._cache_dir = cache_dir
+        self._index: SearchIndex = LexicalIndex([], revision=-1)
         self._lock = threading.Lock()
 
     @property
-    def index(self) -> LexicalIndex:
+    def index(self) -> SearchIndex:
         return self._index
 
-    def refresh(self, session: Session) -> LexicalIndex:
+    def refresh(self, session: Session) -> SearchIndex:
         """Return the index for the database's current revision, rebuilding it if it moved."""
         revision = current_revision(session)
         if revision == self._index.revision:
@@ -159,9 +182,14 @@ class KnowledgeBase:
                 self._index = self.build(session, revision)
         return self._index
 
-    def build(self, session: Session, revision: int) -> LexicalIndex:
+    def build(self, session: Session, revision: int) -> SearchIndex:
         rows = session.scalars(select(KbEntry).where(KbEntry.status == "published")).all()
-        return LexicalIndex((self._indexed(r) for r in rows), revision)
+        entries = [self._indexed(r) for r in rows]
+        if self._encoder is None:
+            return LexicalIndex(entries, revision)
+        from kb.hybrid import HybridIndex
+
+        return HybridIndex(entries, revision, self._encoder, self._cache_dir)
 
     def _indexed(self, row: KbEntry) -> IndexedEntry:
         phrasings = [row.question, *(row.alt_questions or [])]

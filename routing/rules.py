@@ -88,6 +88,7 @@ def has_content(text: str) -> bool:
 _PLACE = re.compile(r"[\u4e00-\u9fff]{1,6}?(镇|乡|村|屯|组|寨|街道|街|路|巷|小区|社区)")
 _CJK = re.compile(r"[\u4e00-\u9fffa-z0-9]")
 MIN_MATTER_CHARS = 3
+SHORT_TOPIC = 8
 
 
 def describes_a_matter(text: str, policy: Policy) -> bool:
@@ -125,7 +126,8 @@ def classify(text: str, policy: Policy) -> str:
     for rule in policy.classify:
         if rule.matches(text):
             return rule.code
-    return "consult" if is_question(text, policy) else "help"
+    # a bare topic ("公积金提取") is someone asking about it
+    return "consult" if is_question(text, policy) or len(text) <= SHORT_TOPIC else "help"
 
 
 def is_question(text: str, policy: Policy) -> bool:
