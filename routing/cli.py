@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
+from datetime import time
+
 import click
 
 from routing import policy as policies
@@ -39,7 +42,10 @@ def show_command(name: str) -> None:
     click.echo(f"  {'urgent':<11} {limit:<18} {urgent.basis or ''}")
     click.echo("\nemergency lines")
     for line in pack.emergency_lines:
-        click.echo(f"  {line.number:<6} {line.name:<8} dial {line.dial}")
+        if line.matched and line.matched != line.number:  # a line the regulation does not name
+            click.echo(f"  {line.matched:<6} → {line.number} {line.name} (not named: falls back)")
+        else:
+            click.echo(f"  {line.number:<6} {line.name:<8} dial {line.dial}")
     click.echo(f"  basis: {pack.emergency_basis or '-'}")
     click.echo("\nredirects")
     for rule in pack.redirects:
@@ -47,3 +53,114 @@ def show_command(name: str) -> None:
     click.echo("\ndeclines")
     for rule in pack.declines:
         click.echo(f"  {rule.code:<20} {rule.basis or '':<16} {rule.reply[:40] if rule.reply else ''}…")
+    _show_handling(pack)
+    _show_survey(pack)
+    _show_hours(pack)
+    _show_supervision(pack)
+
+
+NOT_SET = "-"  # the regulation says nothing about this
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal columns (a Chinese character takes two)."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 0)
+
+
+def _row(label: str, value: str, basis: str | None) -> None:
+    click.echo(f"  {_pad(label, 20)} {_pad(value, 46)} {basis or ''}".rstrip())
+
+
+def _limit(limit: policies.Limit | None) -> str:
+    return limit.describe() if limit else NOT_SET
+
+
+def _show_handling(pack: policies.Policy) -> None:
+    click.echo("\nhandling (承办单位)")
+    h = pack.handling
+    for label, limit in (
+        ("sign within", h.sign_within),
+        ("urgent sign within", h.urgent_sign_within),
+        ("return within", h.return_within),
+        ("urgent return within", h.urgent_return_within),
+    ):
+        _row(label, _limit(limit), limit.basis if limit else None)
+    ext = h.extension
+    if ext is None:
+        _row("extension", NOT_SET, None)
+        return
+    if ext.max_working_days is not None:
+        length = f"at most {ext.max_working_days} working days"
+    else:
+        length = f"at most {ext.max_multiple} × the original limit"
+    count = f"{ext.max_count} times" if ext.max_count else "no count set"
+    when = (
+        f"ask {ext.ask_working_days_before_expiry} working days before expiry"
+        if ext.ask_working_days_before_expiry
+        else "ask before expiry"
+    )
+    _row("extension", f"{length}; {count}", ext.basis)
+    _row("", when + ("; not for urgent tickets" if ext.excludes_urgent else ""), None)
+
+
+def _show_survey(pack: policies.Policy) -> None:
+    click.echo("\nsurvey (满意度)")
+    sv = pack.survey
+    _row("ratings", " / ".join(sv.ratings.values) if sv.ratings else NOT_SET, sv.ratings and sv.ratings.basis)
+    _row("callback within", _limit(sv.callback_within), sv.callback_within and sv.callback_within.basis)
+    if sv.no_reply:
+        _row("no reply", f"{sv.no_reply.rating} after {sv.no_reply.after.describe()}", sv.no_reply.basis)
+    else:
+        _row("no reply", NOT_SET, None)
+    if sv.rehandle:
+        count = f"{sv.rehandle.max_count} time(s)" if sv.rehandle.max_count else "no count set"
+        within = f"each within {sv.rehandle.within.describe()}" if sv.rehandle.within else "no limit set"
+        _row("re-handling", f"back to the unit: {count}, {within}", sv.rehandle.basis)
+    else:
+        _row("re-handling", NOT_SET, None)
+    follow = sv.person_follow_up
+    if follow:
+        nth = {1: "first", 2: "second", 3: "third"}.get(
+            follow.after_unsatisfied, f"#{follow.after_unsatisfied}"
+        )
+        _row("person calls back", f"after the {nth} 不满意", follow.basis)
+    else:
+        _row("person calls back", NOT_SET, None)
+
+
+def _show_hours(pack: policies.Policy) -> None:
+    click.echo("\nhours")
+    hours = pack.hours
+    if hours.always_staffed is None:
+        _row("staffed", NOT_SET, None)
+        return
+    if hours.always_staffed:
+        staffed = "7 × 24 h"
+    elif hours.staffed:
+        staffed = ", ".join(
+            f"{a:%H:%M}-{'24:00' if b == time.max else f'{b:%H:%M}'}" for a, b in hours.staffed
+        )
+    else:
+        staffed = "hours not given (set staffed: in the pack)"
+    _row("staffed", staffed, hours.basis)
+    if not hours.always_staffed:
+        _row("off hours", hours.off_hours or NOT_SET, hours.basis)
+
+
+def _show_supervision(pack: policies.Policy) -> None:
+    click.echo("\nsupervision")
+    if not pack.supervision.cards:
+        _row("cards", NOT_SET, None)
+        return
+    for card in pack.supervision.cards:
+        rules = []
+        if card.unsigned_after:
+            rules.append(f"not signed after {card.unsigned_after.describe()}")
+        if card.unreplied_after:
+            rules.append(f"not replied after {card.unreplied_after.describe()}")
+        if not rules:
+            rules.append("on time" if card.colour == "green" else "no thresholds set")
+        _row(f"{card.colour} card", rules[0], card.basis)
+        for rule in rules[1:]:
+            _row("", f"or {rule}", None)

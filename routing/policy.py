@@ -3,12 +3,18 @@
 A pack may name a ``base`` pack whose content it extends (mappings merge key by key, the pack's own
 values win; lists are replaced), so the language patterns shared by all jurisdictions live once in
 ``common.yaml``. Loading validates the merged pack and reports problems as ``file:line: field: problem``.
+
+Besides what triage needs (categories and deadlines, emergency lines, redirects, declines), a pack
+carries the rest of its regulation's per-jurisdiction rules: ``handling`` (signing, returning and
+extending tickets), ``survey`` (ratings, silence, re-handling), ``hours`` and ``supervision`` (cards).
+Each is optional: where a regulation is silent the section, or the field, is left empty.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +32,9 @@ DECLINE_CODES = (
     "out_of_jurisdiction", "secret_or_privacy", "duplicate", "already_resolved", "abusive",
     "no_content", "incomplete", "anonymous_rights",
 )  # fmt: skip
+LIMIT_UNITS = ("working_days", "working_hours", "hours", "minutes")
+CARD_COLOURS = ("green", "yellow", "red")
+OFF_HOURS = ("voicemail",)  # what the hotline does outside staffed hours
 
 
 class PolicyError(ValueError):
@@ -108,6 +117,161 @@ class EmergencyLine:
     name: str
     dial: str
     rule: PatternRule
+    matched: str = ""  # the line whose patterns these are, when the pack sends them to ``number`` instead
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A time limit in exactly one unit (working days, working hours, hours or minutes) and its article."""
+
+    working_days: int | None = None
+    working_hours: int | None = None
+    hours: int | None = None
+    minutes: int | None = None
+    basis: str | None = None
+
+    @property
+    def unit(self) -> str:
+        return next(u for u in LIMIT_UNITS if getattr(self, u) is not None)
+
+    @property
+    def amount(self) -> int:
+        return getattr(self, self.unit)
+
+    def describe(self) -> str:
+        """The limit in words: ``1 working day``, ``8 working hours``, ``30 minutes``."""
+        word = self.unit.replace("_", " ")
+        return f"{self.amount} {word[:-1] if self.amount == 1 else word}"
+
+
+@dataclass(frozen=True)
+class Extension:
+    """How a unit that cannot finish in time may ask for more (延期)."""
+
+    max_count: int | None = None  # None: the regulation sets no number of extensions
+    max_multiple: int | None = None  # an extension is at most this many times the original limit
+    max_working_days: int | None = None  # ... or at most this many working days
+    ask_working_days_before_expiry: int = 0  # 0: any time before the limit runs out
+    excludes_urgent: bool = False  # urgent (突发) tickets cannot be extended
+    basis: str | None = None
+
+    def longest(self, original: Deadline) -> Deadline:
+        """The longest single extension of a ticket whose limit is ``original``."""
+        if self.max_working_days is not None:
+            return Deadline(working_days=self.max_working_days, basis=self.basis)
+        multiple = self.max_multiple or 1
+        return Deadline(
+            working_days=original.working_days * multiple if original.working_days else None,
+            hours=original.hours * multiple if original.hours else None,
+            basis=self.basis,
+        )
+
+
+@dataclass(frozen=True)
+class Handling:
+    """How fast a handling unit (承办单位) must act on a ticket; ``None`` where the regulation is silent."""
+
+    sign_within: Limit | None = None  # sign for (签收 / 接收) a dispatched ticket
+    urgent_sign_within: Limit | None = None  # sign for and start on an urgent (突发) ticket
+    return_within: Limit | None = None  # send back a ticket that is not the unit's (退单)
+    urgent_return_within: Limit | None = None
+    extension: Extension | None = None
+
+
+@dataclass(frozen=True)
+class Ratings:
+    values: tuple[str, ...]
+    basis: str | None = None
+
+
+@dataclass(frozen=True)
+class NoReply:
+    """A citizen who does not answer the survey within ``after`` is counted as ``rating``."""
+
+    rating: str
+    after: Limit
+    basis: str | None = None
+
+
+@dataclass(frozen=True)
+class Rehandle:
+    """An unsatisfied ticket goes back to its unit (重办) up to ``max_count`` times, each in ``within``."""
+
+    max_count: int | None = None  # None: the regulation sets no number
+    within: Limit | None = None
+    basis: str | None = None
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A person calls the citizen back to ask why after the ``after_unsatisfied``-th 不满意."""
+
+    after_unsatisfied: int
+    basis: str | None = None
+
+
+@dataclass(frozen=True)
+class Survey:
+    """How the citizen rates the result (满意度评价) and what follows an unsatisfied rating."""
+
+    ratings: Ratings | None = None
+    callback_within: Limit | None = None  # the office calls back to check, counted from closure
+    no_reply: NoReply | None = None
+    rehandle: Rehandle | None = None
+    person_follow_up: FollowUp | None = None
+
+
+@dataclass(frozen=True)
+class Hours:
+    """When people answer the hotline and what happens otherwise."""
+
+    always_staffed: bool | None = None  # None: the pack does not say
+    staffed: tuple[tuple[time, time], ...] = ()  # windows in the hotline's time zone, when known
+    off_hours: str | None = None  # one of OFF_HOURS
+    basis: str | None = None
+
+    def is_staffed(self, moment: time) -> bool | None:
+        """Whether people answer at ``moment``; ``None`` when the pack does not know the hours."""
+        if self.always_staffed:
+            return True
+        if not self.staffed:
+            return None
+        return any(start <= moment < end for start, end in self.staffed)
+
+
+@dataclass(frozen=True)
+class Card:
+    """A supervision card (红黄牌) given when a ticket stays unsigned or unanswered this long."""
+
+    colour: str
+    unsigned_after: Limit | None = None
+    unreplied_after: Limit | None = None
+    basis: str | None = None
+
+
+@dataclass(frozen=True)
+class Supervision:
+    cards: tuple[Card, ...] = ()
+
+    def card(self, unsigned_working_days: int, unreplied_working_days: int) -> str | None:
+        """The worst card for a ticket left unsigned / unanswered for these many whole working days.
+
+        A card applies once a threshold has run out (``>=``); ``None`` when the pack has no card rules.
+        """
+        if not self.cards:
+            return None
+        worst = "green" if any(c.colour == "green" for c in self.cards) else None
+        for colour in CARD_COLOURS:
+            for c in self.cards:
+                if c.colour != colour:
+                    continue
+                late_sign = c.unsigned_after is not None and unsigned_working_days >= c.unsigned_after.amount
+                late_reply = (
+                    c.unreplied_after is not None and unreplied_working_days >= c.unreplied_after.amount
+                )
+                if late_sign or late_reply:
+                    worst = colour
+        return worst
 
 
 @dataclass(frozen=True)
@@ -134,6 +298,10 @@ class Policy:
     answer_basis: str | None
     ticket_reply: str
     holidays: dict[int, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    handling: Handling = field(default_factory=Handling)
+    survey: Survey = field(default_factory=Survey)
+    hours: Hours = field(default_factory=Hours)
+    supervision: Supervision = field(default_factory=Supervision)
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -167,6 +335,64 @@ class _Reader:
         if value is None and required:
             self.problem(at, "missing")
         return value
+
+    # ---- helpers for the sections that are optional where a regulation is silent
+
+    def section(self, at: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, Any] | None:
+        """The mapping at ``at`` if the pack has one, with every key not in ``keys`` reported."""
+        spec = self.get(at, dict, required=False)
+        if spec is None:
+            return None
+        for key in spec:
+            if key not in keys:
+                self.problem((*at, key), f"unknown field; use one of {', '.join(keys)}")
+        return spec
+
+    def basis(self, at: tuple[str, ...], spec: dict[str, Any]) -> str | None:
+        value = spec.get("basis")
+        if not isinstance(value, str) or not value.strip():
+            self.problem((*at, "basis"), "missing: name the article this rule rests on")
+            return None
+        return value
+
+    def whole(self, at: tuple[str, ...], value: Any, minimum: int = 1) -> int | None:
+        """``value`` if it is a whole number of at least ``minimum`` (YAML yes/no is not), else a problem."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            kind = "positive" if minimum > 0 else "non-negative"
+            self.problem(at, f"expected a {kind} whole number, got {value!r}")
+            return None
+        return value
+
+    def flag(self, at: tuple[str, ...], value: Any, default: bool = False) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.problem(at, f"expected true or false, got {value!r}")
+            return default
+        return value
+
+    def limit(
+        self,
+        at: tuple[str, ...],
+        *,
+        basis: str | None = None,
+        units: tuple[str, ...] = LIMIT_UNITS,
+    ) -> Limit | None:
+        """A time limit at ``at``; it names its own article unless ``basis`` (the parent's) is given."""
+        spec = self.section(at, (*units, "basis") if basis is None else units)
+        if spec is None:
+            return None
+        given = [u for u in units if spec.get(u) is not None]
+        if len(given) != 1:
+            self.problem(at, f"give exactly one of {', '.join(units)}")
+            return None
+        amount = self.whole((*at, given[0]), spec[given[0]])
+        own = self.basis(at, spec) if basis is None else basis
+        if amount is None:
+            return None
+        return Limit(**{given[0]: amount}, basis=own)
 
     def _compile(self, items: Any, at: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
         if items is None:
@@ -206,6 +432,181 @@ class _Reader:
             if value is not None and (not isinstance(value, int) or value <= 0):
                 self.problem((*at, key), f"expected a positive whole number, got {value!r}")
         return Deadline(working_days=days, hours=hours, basis=spec.get("basis"))
+
+
+# ---------------------------------------------------------------- handling, survey, hours, supervision
+
+_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def _handling(r: _Reader) -> Handling:
+    at = ("handling",)
+    keys = ("sign_within", "urgent_sign_within", "return_within", "urgent_return_within", "extension")
+    if r.section(at, keys) is None:
+        return Handling()
+    extension = None
+    ext_at = (*at, "extension")
+    spec = r.section(
+        ext_at,
+        (
+            "max_count",
+            "max_multiple",
+            "max_working_days",
+            "ask_working_days_before_expiry",
+            "excludes_urgent",
+            "basis",
+        ),
+    )
+    if spec is not None:
+        if (spec.get("max_multiple") is None) == (spec.get("max_working_days") is None):
+            r.problem(ext_at, "give exactly one of max_multiple or max_working_days")
+        ask = spec.get("ask_working_days_before_expiry")
+        extension = Extension(
+            max_count=r.whole((*ext_at, "max_count"), spec.get("max_count")),
+            max_multiple=r.whole((*ext_at, "max_multiple"), spec.get("max_multiple")),
+            max_working_days=r.whole((*ext_at, "max_working_days"), spec.get("max_working_days")),
+            ask_working_days_before_expiry=r.whole((*ext_at, "ask_working_days_before_expiry"), ask, 0) or 0,
+            excludes_urgent=r.flag((*ext_at, "excludes_urgent"), spec.get("excludes_urgent")),
+            basis=r.basis(ext_at, spec),
+        )
+    return Handling(
+        sign_within=r.limit((*at, "sign_within")),
+        urgent_sign_within=r.limit((*at, "urgent_sign_within")),
+        return_within=r.limit((*at, "return_within")),
+        urgent_return_within=r.limit((*at, "urgent_return_within")),
+        extension=extension,
+    )
+
+
+def _survey(r: _Reader) -> Survey:
+    at = ("survey",)
+    keys = ("ratings", "callback_within", "no_reply", "rehandle", "person_follow_up")
+    if r.section(at, keys) is None:
+        return Survey()
+
+    ratings = None
+    ratings_at = (*at, "ratings")
+    spec = r.section(ratings_at, ("values", "basis"))
+    if spec is not None:
+        values = spec.get("values")
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
+            r.problem((*ratings_at, "values"), "expected a list of ratings such as [满意, 基本满意, 不满意]")
+            values = []
+        elif len(set(values)) != len(values):
+            r.problem((*ratings_at, "values"), "a rating is listed twice")
+        ratings = Ratings(values=tuple(values), basis=r.basis(ratings_at, spec))
+
+    no_reply = None
+    no_reply_at = (*at, "no_reply")
+    spec = r.section(no_reply_at, ("rating", "after", "basis"))
+    if spec is not None:
+        own = r.basis(no_reply_at, spec)
+        rating = spec.get("rating")
+        if not isinstance(rating, str) or not rating:
+            r.problem((*no_reply_at, "rating"), "missing: the rating a silent citizen is counted as")
+        elif ratings is not None and ratings.values and rating not in ratings.values:
+            r.problem((*no_reply_at, "rating"), f"{rating!r} is not one of survey.ratings.values")
+        after = r.limit((*no_reply_at, "after"), basis=own or "")
+        if spec.get("after") is None:
+            r.problem((*no_reply_at, "after"), "missing: how long the survey waits for an answer")
+        if isinstance(rating, str) and rating and after is not None:
+            no_reply = NoReply(rating=rating, after=after, basis=own)
+
+    rehandle = None
+    rehandle_at = (*at, "rehandle")
+    spec = r.section(rehandle_at, ("max_count", "within", "basis"))
+    if spec is not None:
+        own = r.basis(rehandle_at, spec)
+        rehandle = Rehandle(
+            max_count=r.whole((*rehandle_at, "max_count"), spec.get("max_count")),
+            within=r.limit((*rehandle_at, "within"), basis=own or ""),
+            basis=own,
+        )
+
+    follow_up = None
+    follow_at = (*at, "person_follow_up")
+    spec = r.section(follow_at, ("after_unsatisfied", "basis"))
+    if spec is not None:
+        own = r.basis(follow_at, spec)
+        count = r.whole((*follow_at, "after_unsatisfied"), spec.get("after_unsatisfied"))
+        if spec.get("after_unsatisfied") is None:
+            r.problem((*follow_at, "after_unsatisfied"), "missing: after which 不满意 a person calls (1, 2…)")
+        if count is not None:
+            follow_up = FollowUp(after_unsatisfied=count, basis=own)
+
+    return Survey(
+        ratings=ratings,
+        callback_within=r.limit((*at, "callback_within")),
+        no_reply=no_reply,
+        rehandle=rehandle,
+        person_follow_up=follow_up,
+    )
+
+
+def _hours(r: _Reader) -> Hours:
+    at = ("hours",)
+    spec = r.section(at, ("always_staffed", "staffed", "off_hours", "basis"))
+    if spec is None:
+        return Hours()
+    always = spec.get("always_staffed")
+    if not isinstance(always, bool):
+        r.problem((*at, "always_staffed"), f"expected true or false, got {always!r}")
+        always = None
+    windows: list[tuple[time, time]] = []
+    raw = spec.get("staffed")
+    if raw is not None and not isinstance(raw, list):
+        r.problem((*at, "staffed"), 'expected a list of windows such as ["08:00-12:00", "14:30-17:30"]')
+        raw = []
+    for i, window in enumerate(raw or []):
+        found = _WINDOW.match(str(window))
+        start = end = None
+        if found:
+            h1, m1, h2, m2 = (int(g) for g in found.groups())
+            start = time(h1, m1)
+            if h2 < 24:
+                end = time(h2, m2)
+            elif m2 == 0:
+                end = time.max  # "24:00": to the end of the day
+        if start is None or end is None or start >= end:
+            r.problem((*at, "staffed", str(i)), f"expected HH:MM-HH:MM with the start first, got {window!r}")
+            continue
+        windows.append((start, end))
+    off_hours = spec.get("off_hours")
+    if always is False and off_hours is None:
+        r.problem((*at, "off_hours"), f"missing: what happens outside staffed hours ({', '.join(OFF_HOURS)})")
+    elif off_hours is not None and off_hours not in OFF_HOURS:
+        r.problem((*at, "off_hours"), f"expected one of {', '.join(OFF_HOURS)}, got {off_hours!r}")
+        off_hours = None
+    if always and (windows or off_hours is not None):
+        r.problem(at, "always_staffed: true leaves no room for staffed windows or off_hours")
+    return Hours(always_staffed=always, staffed=tuple(windows), off_hours=off_hours, basis=r.basis(at, spec))
+
+
+def _supervision(r: _Reader) -> Supervision:
+    at = ("supervision",)
+    if r.section(at, ("cards",)) is None:
+        return Supervision()
+    cards = []
+    cards_at = (*at, "cards")
+    for colour in r.section(cards_at, CARD_COLOURS) or {}:
+        if colour not in CARD_COLOURS:
+            continue  # reported by section()
+        card_at = (*cards_at, colour)
+        spec = r.section(card_at, ("unsigned_after", "unreplied_after", "basis"))
+        if spec is None:
+            r.problem(card_at, "expected a mapping with at least basis")
+            continue
+        own = r.basis(card_at, spec)
+        days = ("working_days",)
+        cards.append(
+            Card(
+                colour=colour,
+                unsigned_after=r.limit((*card_at, "unsigned_after"), basis=own or "", units=days),
+                unreplied_after=r.limit((*card_at, "unreplied_after"), basis=own or "", units=days),
+                basis=own,
+            )
+        )
+    return Supervision(cards=tuple(cards))
 
 
 def available() -> list[str]:
@@ -277,6 +678,7 @@ def load(name_or_path: str) -> Policy:
                 name=str(target_spec.get("name", "")),
                 dial=str(target_spec.get("dial") or target),
                 rule=r.rule(at, target),
+                matched=str(number),
             )
         )
 
@@ -345,6 +747,10 @@ def load(name_or_path: str) -> Policy:
         answer_basis=r.get(("answer_basis",), str, required=False),
         ticket_reply=r.get(("ticket_reply",), str) or "",
         holidays=holidays,
+        handling=_handling(r),
+        survey=_survey(r),
+        hours=_hours(r),
+        supervision=_supervision(r),
         source=path,
         raw=data,
     )

@@ -1,0 +1,197 @@
+"""贵州省 (regulation 004): one row per article the guizhou pack implements.
+
+Each row is named after the article (as the pack's ``basis`` cites it) and checks the loaded Policy
+and, where the rule is about text, what ``routing.rules`` decides on a realistic message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from intake.text import normalize
+from routing import policy as policies
+from routing import rules
+from routing.policy import Deadline, Handling, Hours, Limit, Survey
+from routing.workdays import WorkdayCalendar, due_date
+
+PACK = policies.load("guizhou")
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # Monday, a normal working day
+
+
+def decide(text: str) -> tuple[str, str, str | None]:
+    """What the pipeline's rule steps do with ``text``, in their order; else the category accepted."""
+    match = normalize(text).match
+    if found := rules.detect_emergency(match, PACK):
+        return "transfer", found.primary, found.basis
+    if found := rules.detect_redirect(match, PACK):
+        return "redirect", found.code, found.basis
+    if found := rules.detect_decline(match, PACK):
+        return "decline", found.code, found.basis
+    return "accept", rules.classify(match, PACK), None
+
+
+# ---------------------------------------------------------------- the Policy object
+
+# article, what the row checks, field, expected value
+FIELDS = [
+    (
+        "004 第二条",
+        "a province: the jurisdiction lists its cities and prefectures",
+        lambda p: (p.jurisdiction, len(p.towns), p.towns[0], p.towns[-1]),
+        ("贵州省", 9, "贵阳市", "黔西南布依族苗族自治州"),
+    ),
+    ("004 第九条", "no praise category", lambda p: "praise" in p.categories, False),
+    ("004 第十五条", "counted from the day after receipt", lambda p: p.counting, "next_working_day"),
+    (
+        "004 第十五条",
+        "urgent: no limit of its own, so the signing limit",
+        lambda p: p.urgent_deadline,
+        Deadline(working_days=1, basis="004 第十五条"),
+    ),
+    ("004 第八条", "urgent topics (emergency links)", lambda p: p.urgent_topics.basis, "004 第八条"),
+    (
+        "004 第八条; 004 第十条(一)",
+        "110, 119, 120 (122 falls back to 110, 96333 to 119)",
+        lambda p: (p.emergency_basis, sorted({line.number for line in p.emergency_lines})),
+        ("004 第八条; 004 第十条(一)", ["110", "119", "120"]),
+    ),
+    ("004 第九条", "instant answers", lambda p: p.answer_basis, "004 第九条"),
+    (
+        "004 第十条(二)",
+        "only procedures: litigation, discipline inspection, petitions",
+        lambda p: [(r.code, r.basis) for r in p.redirects],
+        [("litigation", "004 第十条(二)"), ("discipline", "004 第十条(二)"), ("petition", "004 第十条(二)")],
+    ),
+    (
+        "004 第十条",
+        "declines",
+        lambda p: [(r.code, r.basis) for r in p.declines],
+        [
+            ("out_of_jurisdiction", "004 第二条"),
+            ("secret_or_privacy", "004 第十条(四)"),
+            ("abusive", "004 第十条(五)"),
+            ("no_content", "004 第三条"),
+        ],
+    ),
+    (
+        "004 第十五条",
+        "the only handling rule: sign within 1 working day",
+        lambda p: p.handling,
+        Handling(sign_within=Limit(working_days=1, basis="004 第十五条")),
+    ),
+    (
+        "004 第十五条",
+        "the citizen is told the signing date, not a reply date",
+        lambda p: "{due}前签收" in p.ticket_reply,
+        True,
+    ),
+    ("004 第十一条", "the citizen can look up progress", lambda p: "查询办理进展" in p.ticket_reply, True),
+    ("004 第十八条", "no survey rules", lambda p: p.survey, Survey()),
+    (
+        "004 第四条",
+        "7 × 24 hours staffed",
+        lambda p: p.hours,
+        Hours(always_staffed=True, basis="004 第四条"),
+    ),
+    ("004 第十七条", "no card rules", lambda p: p.supervision.cards, ()),
+]
+
+
+@pytest.mark.parametrize("field, expected", [pytest.param(f, e, id=f"{a} {w}") for a, w, f, e in FIELDS])
+def test_policy_field(field, expected):
+    assert field(PACK) == expected
+
+
+# article, category, working days, due for a ticket dispatched Monday 2026-11-23 10:00
+DEADLINES = [
+    ("004 第十五条", category, 1, "2026-11-24")
+    for category in ("consult", "help", "suggestion", "complaint", "report")
+]
+
+
+@pytest.mark.parametrize(
+    "article, category, days, due",
+    [pytest.param(*row, id=f"{row[0]} {row[1]} signed within {row[2]} working day") for row in DEADLINES],
+)
+def test_category_deadline(article, category, days, due):
+    assert PACK.deadline_for(category) == Deadline(working_days=days, basis=article)
+    got = due_date(WorkdayCalendar(), NOW, TZ, working_days=days, counting=PACK.counting)
+    assert got == due
+
+
+# ---------------------------------------------------------------- decisions on messages
+
+EMERGENCY = "004 第八条; 004 第十条(一)"
+
+# article, message, expected (kind, code); the decision's basis must be the article
+DECISIONS = [
+    (EMERGENCY, "电梯突然停了，我和孩子被困在电梯里出不来，快来人", ("transfer", "119")),
+    (EMERGENCY, "国道上两辆车相撞了，司机被卡在车里", ("transfer", "110")),
+    (EMERGENCY, "楼下厨房着火了，冒了好大的烟", ("transfer", "119")),
+    (EMERGENCY, "我爸突然晕倒了，叫不醒", ("transfer", "120")),
+    ("004 第十条(二)", "法院判决对方还钱，到现在也不执行", ("redirect", "litigation")),
+    ("004 第十条(二)", "我想申请政府信息公开，查一下我们村的征地批复", ("redirect", "litigation")),
+    ("004 第十条(二)", "村支书贪污扶贫款，我要举报", ("redirect", "discipline")),
+    ("004 第十条(二)", "这个事我已经去信访局上访过了，还是没解决", ("redirect", "petition")),
+    ("004 第二条", "昆明有个商家卖假货，我要投诉", ("decline", "out_of_jurisdiction")),
+    ("004 第十条(四)", "帮我查一下我前妻现在的住址", ("decline", "secret_or_privacy")),
+    ("004 第十条(五)", "你们这帮废物，什么都不管", ("decline", "abusive")),
+    ("004 第三条", "你好！", ("decline", "no_content")),
+]
+
+
+@pytest.mark.parametrize(
+    "article, text, expected",
+    [pytest.param(*row, id=f"{row[0]} {row[2][0]} {row[2][1]}") for row in DECISIONS],
+)
+def test_decision(article, text, expected):
+    kind, code, basis = decide(text)
+    assert (kind, code) == expected
+    assert basis == article
+
+
+def test_004_第十条_五_educates_and_names_the_consequence():
+    found = rules.detect_decline(normalize("你们这帮废物，什么都不管").match, PACK)
+    assert found and "第二十四条" in found.reply and "公安机关" in found.reply
+
+
+# What 004 does not name is accepted: the article that sets the scope, the message, the category.
+NOT_NAMED = [
+    ("004 第十条(二)", "no party redirect", "我的党组织关系怎么转过来", "consult"),
+    ("004 第十条(二)", "no congress redirect", "我想联系我们选区的人大代表", "help"),
+    ("004 第十条(二)", "no army redirect", "今年征兵体检什么时候开始", "consult"),
+    ("004 第十条", "no family redirect", "婆媳天天吵架，家庭矛盾闹得很僵，想找人调解一下", "help"),
+    ("004 第十条", "no incomplete decline", "我要投诉", "complaint"),
+    (
+        "004 第十条",
+        "no anonymous-rights decline",
+        "老板拖欠我三个月工资不给，我不想留名字和电话",
+        "complaint",
+    ),
+    ("004 第二条", "a dish named after a neighbour", "贵阳这家桂林米粉店卫生太差，我要投诉", "complaint"),
+]
+
+
+@pytest.mark.parametrize("text, category", [pytest.param(t, c, id=f"{a} {w}") for a, w, t, c in NOT_NAMED])
+def test_accepted(text, category):
+    assert decide(text) == ("accept", category, None)
+
+
+def test_004_第二条_a_city_or_district_says_where():
+    assert rules.mentions_place(normalize("遵义红花岗区垃圾好几天没人收了").match, PACK)
+    assert rules.mentions_place(normalize("黔南州垃圾好几天没人收了").match, PACK)
+    assert not rules.mentions_place(normalize("垃圾好几天没人收了").match, PACK)
+
+
+def test_show_prints_the_004_rules(cli):
+    result = cli("policy", "show", "guizhou")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "sign within          1 working day" in out and "004 第十五条" in out
+    assert "extension            -" in out
+    assert "ratings              -" in out
+    assert "staffed              7 × 24 h" in out and "004 第四条" in out

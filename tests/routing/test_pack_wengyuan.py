@@ -1,0 +1,249 @@
+"""翁源县 (regulation 000): one row per article the wengyuan pack implements.
+
+Each row is named after the article (as the pack's ``basis`` cites it) and checks the loaded Policy
+and, where the rule is about text, what ``routing.rules`` decides on a realistic message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from intake.text import normalize
+from routing import policy as policies
+from routing import rules
+from routing.policy import Deadline, Extension, FollowUp, Limit, Ratings, Rehandle
+from routing.workdays import WorkdayCalendar, due_date
+
+PACK = policies.load("wengyuan")
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # Monday, a normal working day
+
+
+def decide(text: str) -> tuple[str, str, str | None]:
+    """What the pipeline's rule steps do with ``text``, in their order; else the category accepted."""
+    match = normalize(text).match
+    if found := rules.detect_emergency(match, PACK):
+        return "transfer", found.primary, found.basis
+    if found := rules.detect_redirect(match, PACK):
+        return "redirect", found.code, found.basis
+    if found := rules.detect_decline(match, PACK):
+        return "decline", found.code, found.basis
+    return "accept", rules.classify(match, PACK), None
+
+
+# ---------------------------------------------------------------- the Policy object
+
+# article, what the row checks, field, expected value
+FIELDS = [
+    ("000 第七条", "no praise category", lambda p: "praise" in p.categories, False),
+    ("000 第十六条", "limits counted from the next working day", lambda p: p.counting, "next_working_day"),
+    (
+        "000 第十六条",
+        "urgent: reply within 2 working days",
+        lambda p: p.urgent_deadline,
+        Deadline(working_days=2, basis="000 第十六条"),
+    ),
+    ("000 第十四条", "urgent topics", lambda p: p.urgent_topics.basis, "000 第十四条"),
+    (
+        "000 第九条(三)",
+        "transfers to 110, 119, 120 (122 falls back to 110)",
+        lambda p: sorted({line.number for line in p.emergency_lines}),
+        ["110", "119", "120"],
+    ),
+    ("000 第六条", "instant answers", lambda p: p.answer_basis, "000 第六条"),
+    (
+        "000 第九条(一)",
+        "redirects: congress, CPPCC, 人武部, court, procuratorate, litigation; no party",
+        lambda p: sorted(r.code for r in p.redirects if r.basis == "000 第九条(一)"),
+        ["congress", "court", "cppcc", "litigation", "military", "procuratorate"],
+    ),
+    (
+        "000 第十条",
+        "declines only what 第十条 and 第七条 name",
+        lambda p: [r.code for r in p.declines],
+        ["out_of_jurisdiction", "secret_or_privacy", "no_content"],
+    ),
+    (
+        "000 第二十二条",
+        "sign within 1 working day (the yellow-card limit)",
+        lambda p: p.handling.sign_within,
+        Limit(working_days=1, basis="000 第二十二条"),
+    ),
+    (
+        "000 第十五条; 000 第十六条",
+        "return a wrong ticket within 1 working day",
+        lambda p: p.handling.return_within,
+        Limit(working_days=1, basis="000 第十五条; 000 第十六条"),
+    ),
+    ("000 第十六条", "no urgent signing limit: 立即", lambda p: p.handling.urgent_sign_within, None),
+    (
+        "000 第十六条",
+        "extension: at most the original limit, asked 2 working days before expiry",
+        lambda p: p.handling.extension,
+        Extension(max_multiple=1, ask_working_days_before_expiry=2, basis="000 第十六条"),
+    ),
+    (
+        "000 第十六条",
+        "a 15-day complaint may be extended by at most 15 working days",
+        lambda p: p.handling.extension.longest(p.categories["complaint"]).working_days,
+        15,
+    ),
+    (
+        "000 第十七条",
+        "ratings: satisfied or not",
+        lambda p: p.survey.ratings,
+        Ratings(values=("满意", "不满意"), basis="000 第十七条"),
+    ),
+    (
+        "000 第十九条",
+        "call-back within 3 working days of closure",
+        lambda p: p.survey.callback_within,
+        Limit(working_days=3, basis="000 第十九条"),
+    ),
+    ("000 第十九条", "no default for a silent citizen", lambda p: p.survey.no_reply, None),
+    (
+        "000 第十九条",
+        "an unsatisfied citizen is asked by a person",
+        lambda p: p.survey.person_follow_up,
+        FollowUp(after_unsatisfied=1, basis="000 第十九条"),
+    ),
+    (
+        "000 第二十条",
+        "re-handling with no count or limit",
+        lambda p: p.survey.rehandle,
+        Rehandle(basis="000 第二十条"),
+    ),
+    ("000 第十三条", "not staffed round the clock", lambda p: p.hours.always_staffed, False),
+    ("000 第十三条", "voicemail outside staffed hours", lambda p: p.hours.off_hours, "voicemail"),
+    ("000 第十三条", "the hours themselves are not given", lambda p: p.hours.is_staffed(time(10)), None),
+    (
+        "000 第二十二条",
+        "green, yellow and red cards",
+        lambda p: [(c.colour, c.basis) for c in p.supervision.cards],
+        [("green", "000 第二十二条"), ("yellow", "000 第二十二条"), ("red", "000 第二十二条")],
+    ),
+]
+
+
+@pytest.mark.parametrize("field, expected", [pytest.param(f, e, id=f"{a} {w}") for a, w, f, e in FIELDS])
+def test_policy_field(field, expected):
+    assert field(PACK) == expected
+
+
+# article, category, working days, due for a ticket dispatched Monday 2026-11-23 10:00
+DEADLINES = [
+    ("000 第十六条", "consult", 5, "2026-11-30"),
+    ("000 第十六条", "help", 5, "2026-11-30"),
+    ("000 第十六条", "suggestion", 15, "2026-12-14"),
+    ("000 第十六条", "complaint", 15, "2026-12-14"),
+    ("000 第十六条", "report", 15, "2026-12-14"),
+]
+
+
+@pytest.mark.parametrize(
+    "article, category, days, due",
+    [pytest.param(*row, id=f"{row[0]} {row[1]} {row[2]} working days") for row in DEADLINES],
+)
+def test_category_deadline(article, category, days, due):
+    spec = PACK.deadline_for(category)
+    assert spec == Deadline(working_days=days, basis=article)
+    got = due_date(WorkdayCalendar(), NOW, TZ, working_days=days, counting=PACK.counting)
+    assert got == due
+
+
+# article, yellow/red rule, whole working days unsigned, unreplied, card
+CARDS = [
+    ("000 第二十二条", "accepted and replied on time", 0, 4, "green"),
+    ("000 第二十二条", "not accepted by the next working day", 1, 0, "yellow"),
+    ("000 第二十二条", "not replied after 5 working days", 0, 5, "yellow"),
+    ("000 第二十二条", "not accepted within 2 working days", 2, 0, "red"),
+    ("000 第二十二条", "not replied after 15 working days", 0, 15, "red"),
+]
+
+
+@pytest.mark.parametrize(
+    "unsigned, unreplied, card", [pytest.param(*row[2:], id=f"{row[0]} {row[1]}") for row in CARDS]
+)
+def test_supervision_card(unsigned, unreplied, card):
+    assert PACK.supervision.card(unsigned, unreplied) == card
+
+
+# ---------------------------------------------------------------- decisions on messages
+
+# article, message, expected (kind, code); the decision's basis must be the article
+DECISIONS = [
+    ("000 第九条(三)", "楼下厨房着火了，冒了好大的烟", ("transfer", "119")),
+    ("000 第九条(三)", "我爸突然晕倒了，叫不醒", ("transfer", "120")),
+    ("000 第九条(三)", "楼下有人拿着刀在砍人", ("transfer", "110")),
+    ("000 第九条(三)", "电梯突然停了，我和孩子被困在电梯里出不来，快来人", ("transfer", "119")),
+    ("000 第九条(三)", "国道上两辆车相撞了，司机被卡在车里", ("transfer", "110")),
+    ("000 第九条(一)", "今年征兵体检什么时候开始", ("redirect", "military")),
+    ("000 第九条(一)", "法院判决对方还钱，到现在也不执行", ("redirect", "court")),
+    ("000 第九条(一)", "我想联系我们选区的人大代表", ("redirect", "congress")),
+    ("000 第九条(一)", "公司拖欠工资，我准备申请劳动仲裁", ("redirect", "litigation")),
+    ("000 第九条(二)", "村支书贪污扶贫款，我要举报", ("redirect", "discipline")),
+    ("000 第九条(二)", "这次干部提拔任前公示的人有问题", ("redirect", "organization")),
+    ("000 第九条(四)", "这个事我已经去信访局上访过了，还是没解决", ("redirect", "petition")),
+    ("000 第九条(五)", "婆媳天天吵架，家庭矛盾闹得很僵，想找人调解一下", ("redirect", "family")),
+    ("000 第十条(一)", "英德市区有家网吧噪音很大，投诉一下", ("decline", "out_of_jurisdiction")),
+    ("000 第十条(二)", "帮我查一下我前妻现在的住址", ("decline", "secret_or_privacy")),
+    ("000 第七条", "你好！", ("decline", "no_content")),
+]
+
+
+@pytest.mark.parametrize(
+    "article, text, expected",
+    [pytest.param(*row, id=f"{row[0]} {row[2][0]} {row[2][1]}") for row in DECISIONS],
+)
+def test_decision(article, text, expected):
+    kind, code, basis = decide(text)
+    assert (kind, code) == expected
+    assert basis == article
+
+
+# What 000 does not name is accepted: the article that sets the scope, the message, the category.
+NOT_NAMED = [
+    ("000 第九条(一)", "no party committee redirect", "我的党组织关系怎么转过来", "consult"),
+    (
+        "000 第九条(一)",
+        "only the 人武部, not the army",
+        "我儿子在部队当兵，想问问部队的探亲假怎么休",
+        "consult",
+    ),
+    (
+        "000 第九条(一)",
+        "no information-disclosure redirect",
+        "我想申请政府信息公开，查一下我们村的征地批复",
+        "help",
+    ),
+    ("000 第十条", "no abusive decline", "你们这帮废物，什么都不管", "consult"),
+    ("000 第十条", "no incomplete decline", "我要投诉", "complaint"),
+    ("000 第十条(一)", "a product named after a neighbour", "在翁城镇买的英德红茶是假货，要投诉", "report"),
+    ("000 第九条(三)", "a routine question is no emergency", "救护车费用医保能报销吗", "consult"),
+]
+
+
+@pytest.mark.parametrize("text, category", [pytest.param(t, c, id=f"{a} {w}") for a, w, t, c in NOT_NAMED])
+def test_accepted(text, category):
+    assert decide(text) == ("accept", category, None)
+
+
+def test_000_第十四条_an_outage_is_urgent():
+    assert rules.is_urgent(normalize("我们村停水三天了，一直没人来修").match, PACK)
+    due = due_date(WorkdayCalendar(), NOW, TZ, working_days=2, counting=PACK.counting)
+    assert due == "2026-11-25"
+
+
+def test_show_prints_the_000_rules(cli):
+    result = cli("policy", "show", "wengyuan")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "sign within          1 working day" in out and "000 第二十二条" in out
+    assert "ask 2 working days before expiry" in out
+    assert "callback within      3 working days" in out
+    assert "off hours            voicemail" in out
+    assert "yellow card          not signed after 1 working day" in out
+    assert "or not replied after 15 working days" in out
