@@ -108,15 +108,17 @@ def evaluate_command(hotline_factory, path: Path, show_errors: bool) -> None:
     enabled = {f"redirect:{r.code}" for r in hotline.policy.redirects} | {
         f"decline:{r.code}" for r in hotline.policy.declines
     }
-    lines = {f"transfer:{line.number}" for line in hotline.policy.emergency_lines}
+    # a line the pack does not transfer to goes to its fallback (96333 → 119; under 001, 119 → 110)
+    lines = {
+        f"transfer:{line.matched or line.number}": f"transfer:{line.number}"
+        for line in hotline.policy.emergency_lines
+    }
 
     def relabel(expected: str) -> str:
         # what this pack does with a class its regulation does not name
         if expected.startswith(("redirect:", "decline:")) and expected not in enabled:
             return "accept"
-        if expected == "transfer:96333" and expected not in lines:
-            return "transfer:119"
-        return expected
+        return lines.get(expected, expected)
 
     report = evaluate(load_cases(path), hotline.decide, relabel)
     click.echo(f"{path}: {report.total} cases, policy {hotline.policy.name}\n")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,10 @@ class PolicyError(ValueError):
 
 def _compose(path: Path) -> tuple[Any, dict[tuple[str, ...], str]]:
     """Load ``path`` as plain Python data plus a map from each field path to its line number."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError([f"{path}: not UTF-8 (byte {exc.start}); save the pack as UTF-8"]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -71,7 +74,10 @@ def _compose(path: Path) -> tuple[Any, dict[tuple[str, ...], str]]:
             return out
         if isinstance(n, yaml.SequenceNode):
             return [walk(item, (*at, str(i))) for i, item in enumerate(n.value)]
-        return scalars.construct_object(n, deep=True)
+        try:
+            return scalars.construct_object(n, deep=True)
+        except ValueError:  # an impossible unquoted date such as 2027-02-30
+            return n.value
 
     return (walk(node, ()) if node is not None else {}), lines
 
@@ -429,7 +435,8 @@ class _Reader:
         if (days is None) == (hours is None):
             self.problem(at, "give exactly one of working_days or hours")
         for key, value in (("working_days", days), ("hours", hours)):
-            if value is not None and (not isinstance(value, int) or value <= 0):
+            # bool is an int in Python: YAML's yes/no must not become a one-day limit
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 self.problem((*at, key), f"expected a positive whole number, got {value!r}")
         return Deadline(working_days=days, hours=hours, basis=spec.get("basis"))
 
@@ -719,10 +726,27 @@ def load(name_or_path: str) -> Policy:
 
     holidays: dict[int, dict[str, tuple[str, ...]]] = {}
     for year, spec in (r.get(("holidays",), dict, required=False) or {}).items():
-        if not isinstance(spec, dict):
-            r.problem(("holidays", str(year)), "expected off: [...] and work: [...]")
+        at = ("holidays", str(year))
+        if not str(year).isdigit():
+            r.problem(at, f"expected a year such as 2027, got {year!r}")
             continue
-        holidays[int(year)] = {k: tuple(str(d) for d in spec.get(k, []) or []) for k in ("off", "work")}
+        if not isinstance(spec, dict):
+            r.problem(at, "expected off: [...] and work: [...]")
+            continue
+        days: dict[str, tuple[str, ...]] = {}
+        for kind in ("off", "work"):
+            items = spec.get(kind) or []
+            if not isinstance(items, list):
+                r.problem((*at, kind), "expected a list of dates like 2027-01-01")
+                continue
+            good = []
+            for i, item in enumerate(items):
+                try:
+                    good.append(date.fromisoformat(str(item)).isoformat())
+                except ValueError:
+                    r.problem((*at, kind, str(i)), f"not a date: {item!r}")
+            days[kind] = tuple(good)
+        holidays[int(year)] = days
 
     policy = Policy(
         name=r.get(("name",), str) or path.stem,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -99,7 +99,9 @@ def due_date(
     """
     local = dispatched.astimezone(tz)
     if hours is not None:
-        return (local + timedelta(hours=hours)).replace(microsecond=0).isoformat()
+        # elapsed hours, counted in UTC: local clocks may jump at daylight saving
+        moment = (dispatched.astimezone(UTC) + timedelta(hours=hours)).astimezone(tz)
+        return moment.replace(microsecond=0).isoformat()
     if working_days is None:
         raise ValueError("give working_days or hours")
     day = local.date()

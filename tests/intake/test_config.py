@@ -156,11 +156,6 @@ NOT_UTF8_PACK = pytest.param(
     "{tmp}/gbk.yaml",
     "gbk.yaml",
     id="policy-file-not-utf8",
-    marks=pytest.mark.xfail(
-        strict=True,
-        reason="routing/policy.py _compose (~line 44) reads the pack with read_text(encoding='utf-8') "
-        "outside its try, so a GBK-saved pack is a UnicodeDecodeError traceback, not a PolicyError",
-    ),
 )
 
 

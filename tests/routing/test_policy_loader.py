@@ -354,13 +354,6 @@ def test_pack_holidays_are_read(tmp_path):
     assert pack.holidays == {2027: {"off": ("2027-01-01", "2027-02-08"), "work": ("2027-02-20",)}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routing/policy.py load() holidays loop (~line 319-323) does not validate holidays: a bad "
-    "date is accepted and crashes WorkdayCalendar later (workdays.py:27), an unquoted one crashes in "
-    "_compose (policy.py:65), a non-numeric year raises ValueError, and a text instead of a list is "
-    "split into characters",
-)
 @pytest.mark.parametrize(
     "holidays, field",
     [
@@ -384,11 +377,6 @@ def test_bad_pack_holidays_are_reported(tmp_path, holidays, field):
         pytest.fail("the pack loaded although its holidays are wrong")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routing/policy.py _Reader.deadline (~line 206) accepts a YAML boolean as a day count "
-    "(bool is an int), so `working_days: yes` becomes a 1-day limit",
-)
 def test_a_boolean_deadline_is_refused(tmp_path):
     path = write_pack(tmp_path, "help: {working_days: 3}", "help: {working_days: yes}")
     problems = problems_of(path)

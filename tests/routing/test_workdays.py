@@ -197,11 +197,6 @@ def test_hours_limits_are_an_iso_datetime_in_the_given_zone(dispatched, hours, t
     assert elapsed == timedelta(hours=hours) - timedelta(microseconds=dispatched.microsecond)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routing/workdays.py:102 (due_date) adds hours to the local wall-clock time, so in a zone with "
-    "daylight saving a 24-hour limit across the change is 23 or 25 elapsed hours",
-)
 def test_an_hours_limit_is_elapsed_time_across_a_daylight_saving_change():
     berlin = ZoneInfo("Europe/Berlin")
     dispatched = at("2026-03-28 12:00", berlin)  # DST starts 2026-03-29 02:00
