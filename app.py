@@ -53,10 +53,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hotline"] = hotline
 
-    from channels import api, webchat
+    from channels import api, kb_public, webchat
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webchat.bp)
+    app.register_blueprint(kb_public.bp)
     return app
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,19 @@ from routing.units import UnitCatalogue
 from routing.workdays import WorkdayCalendar
 
 UNIT_CACHE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class KbResult:
+    id: str
+    question: str
+    answer: str
+    unit: str
+    unit_name: str | None
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class Hotline:
@@ -77,6 +91,21 @@ class Hotline:
             index = self.kb.refresh(session)
             units = self.units(session)
         return self.triage.decide(text, now=self.clock(), index=index, units=units, channel=channel)
+
+    def search_kb(self, query: str, limit: int = 5) -> list[KbResult]:
+        """Public look-up: entries valid today for ``query``, best first (004 第二十二条)."""
+        text = normalize(query, self.settings.max_text).match
+        today = self.clock().astimezone(self.settings.timezone).date()
+        with self.db.session() as session:
+            index = self.kb.refresh(session)
+            units = self.units(session)
+        hits = index.search(text, today, limit=limit)
+        shown = [h for h in hits if h.score >= self.triage.thresholds.clarify]
+        return [
+            KbResult(e.public_id, e.question, e.answer, e.unit, units.name(e.unit), round(h.score, 4))
+            for h in shown
+            for e in (h.entry,)
+        ]
 
     def handle(self, message: Message) -> Outcome:
         """Run ``message`` through the full pipeline, with storage and conversation state."""
