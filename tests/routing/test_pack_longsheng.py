@@ -16,6 +16,7 @@ from routing import policy as policies
 from routing import rules
 from routing.policy import Deadline, Extension, FollowUp, Hours, Limit, NoReply, Ratings, Rehandle
 from routing.workdays import WorkdayCalendar, due_date
+from tests.routing.packs import decide_under
 
 PACK = policies.load("longsheng")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -23,15 +24,7 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # Monday, a normal working day
 
 
 def decide(text: str) -> tuple[str, str, str | None]:
-    """What the pipeline's rule steps do with ``text``, in their order; else the category accepted."""
-    match = normalize(text).match
-    if found := rules.detect_emergency(match, PACK):
-        return "transfer", found.primary, found.basis
-    if found := rules.detect_redirect(match, PACK):
-        return "redirect", found.code, found.basis
-    if found := rules.detect_decline(match, PACK):
-        return "decline", found.code, found.basis
-    return "accept", rules.classify(match, PACK), None
+    return decide_under(PACK, text)
 
 
 # ---------------------------------------------------------------- the Policy object
