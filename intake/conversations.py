@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from intake.db import Database
 from intake.messages import Candidate, Message, Outcome, TicketInfo
 from intake.models import Conversation, InboundMessage, Ticket, TicketEvent
-from intake.pipeline import Context, Triage, emergency_step, ticket_step
+from intake.pipeline import Context, Triage, emergency_step, format_due, ticket_step
 from intake.tickets import create_ticket, find_ticket
 from kb.search import Hit, KnowledgeBase, SearchIndex
 from routing import rules
@@ -38,6 +38,11 @@ from routing.units import UnitCatalogue
 log = logging.getLogger(__name__)
 
 CONVERSATION_IDLE = timedelta(minutes=30)
+# A citizen's earlier matter counts as the same one when the texts mean nearly the same (USE cosine).
+SAME_MATTER = 0.75
+RESOLVED_WINDOW = timedelta(days=90)  # after this a closed matter raised again is taken afresh
+STAGES = {"registered": "已登记", "dispatched": "已转交承办单位", "signed": "承办单位已签收，正在办理",
+          "replied": "承办单位已答复", "closed": "已办结"}  # fmt: skip
 NEEDS_PLACE = {"help", "complaint", "report"}
 ASK_PLACE = "请问这件事发生在什么地方？请告诉我们乡镇、村（社区）或街道、小区的名称，越具体越好。"
 _CHOICE = re.compile(r"^\s*(?:第)?([1-9])\s*(?:个|项|条)?\s*[.。,!]?\s*$")
@@ -50,6 +55,10 @@ DISPOSITION = {
     "ticket": "dispatched",
 }
 WAITING = {"clarify", "ask"}
+
+
+def format_day(moment: datetime) -> str:
+    return f"{moment.year}年{moment.month}月{moment.day}日"
 
 
 def outcome_from_dict(data: dict[str, Any]) -> Outcome:
@@ -72,7 +81,9 @@ class Intake:
         kb: KnowledgeBase,
         units: Callable[[Session], UnitCatalogue],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        similarity: Callable[[str, str], float] | None = None,
     ) -> None:
+        self.similarity = similarity
         self.db = db
         self.triage = triage
         self.kb = kb
@@ -223,6 +234,8 @@ class Intake:
             return self._record(session, conv, message, ctx, outcome, place=message.text)
         if outcome is None:
             outcome = triage.run(ctx)
+            if outcome.action == "ticket":
+                outcome = self._repeat(session, message, ctx) or outcome
             if (
                 outcome.action == "ticket"
                 and outcome.category in NEEDS_PLACE
@@ -231,6 +244,46 @@ class Intake:
                 outcome = replace(outcome, action="ask", reply=ASK_PLACE, unit=None, unit_name=None, due=None,
                                   basis=None)  # fmt: skip
         return self._record(session, conv, message, ctx, outcome, place=None)
+
+    def _repeat(self, session: Session, message: Message, ctx: Context) -> Outcome | None:
+        """A decline when the citizen raises again a matter already registered for them.
+
+        Open: ``duplicate`` with its progress; closed within ``RESOLVED_WINDOW`` and no new facts:
+        ``already_resolved`` with where to find the result. Only where the pack names these rules.
+        """
+        enabled = {
+            r.code: r for r in self.triage.policy.declines if r.code in ("duplicate", "already_resolved")
+        }
+        if not enabled or self.similarity is None:
+            return None
+        earlier = session.scalars(
+            select(Ticket)
+            .where(Ticket.sender == message.sender, Ticket.disposition == "dispatched")
+            .order_by(Ticket.id.desc())
+            .limit(20)
+        ).all()
+        tz = self.triage.tz
+        for ticket in earlier:
+            closed = ticket.status == "closed"
+            code = "already_resolved" if closed else "duplicate"
+            if code not in enabled or (closed and ctx.now - (ticket.closed_at or ctx.now) > RESOLVED_WINDOW):
+                continue
+            if self.similarity(ticket.text, ctx.text.display) < SAME_MATTER:
+                continue
+            rule = enabled[code]
+            reply = (rule.reply or "").format(
+                number=ticket.number,
+                unit=ctx.units.name(ticket.unit_code) or ticket.unit_code or "",
+                registered=format_day(ticket.created_at.astimezone(tz)),
+                closed=format_day((ticket.closed_at or ctx.now).astimezone(tz)),
+                due=format_due(ticket.due),
+                stage=STAGES.get(ticket.status, ticket.status),
+            )
+            return Outcome(
+                action="decline", reply=reply, decline_reason=code, basis=rule.basis,
+                category=ticket.category, unit=ticket.unit_code, due=ticket.due,
+            )  # fmt: skip
+        return None
 
     def _pick(self, ctx: Context, state: dict[str, Any], index: SearchIndex) -> Outcome | None:
         """The entry the citizen chose by number from a clarify list."""

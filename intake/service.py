@@ -22,7 +22,7 @@ from intake.db import Database
 from intake.messages import Message, Outcome
 from intake.pipeline import Triage
 from intake.text import normalize
-from kb.encoders import get_encoder
+from kb.encoders import Encoder, get_encoder
 from kb.models import KbEntry, current_revision
 from kb.search import KnowledgeBase
 from routing import policy as policies
@@ -31,6 +31,14 @@ from routing.units import UnitCatalogue
 from routing.workdays import WorkdayCalendar
 
 UNIT_CACHE_SECONDS = 60.0
+
+
+def _cosine(encoder: Encoder) -> Callable[[str, str], float]:
+    def similarity(a: str, b: str) -> float:
+        first, second = encoder.encode([a, b])
+        return float(first @ second)
+
+    return similarity
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,9 @@ class Hotline:
         )
         self._units: tuple[float, UnitCatalogue] | None = None
         self._units_lock = threading.Lock()
-        self.intake = Intake(self.db, self.triage, self.kb, self.units, clock=self.clock)
+        self.intake = Intake(
+            self.db, self.triage, self.kb, self.units, clock=self.clock, similarity=_cosine(encoder)
+        )
 
     def units(self, session: Session) -> UnitCatalogue:
         """The unit catalogue, re-read from the database at most once a minute."""

@@ -64,6 +64,8 @@ FIELDS = [
         "declines",
         lambda p: [(r.code, r.basis) for r in p.declines],
         [
+            ("duplicate", "004 第十条(三)"),
+            ("already_resolved", "004 第十条(三)"),
             ("out_of_jurisdiction", "004 第二条"),
             ("secret_or_privacy", "004 第十条(四)"),
             ("abusive", "004 第十条(五)"),

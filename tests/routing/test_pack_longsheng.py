@@ -73,7 +73,15 @@ FIELDS = [
         "003 第四条",
         "declines",
         lambda p: [r.code for r in p.declines],
-        ["out_of_jurisdiction", "secret_or_privacy", "abusive", "no_content", "incomplete"],
+        [
+            "duplicate",
+            "already_resolved",
+            "out_of_jurisdiction",
+            "secret_or_privacy",
+            "abusive",
+            "no_content",
+            "incomplete",
+        ],
     ),
     ("003 第十二条(一)", "ordinary tickets: no signing limit", lambda p: p.handling.sign_within, None),
     (

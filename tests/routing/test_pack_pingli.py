@@ -76,6 +76,8 @@ FIELDS = [
         "declines, in order",
         lambda p: [r.code for r in p.declines],
         [
+            "duplicate",
+            "already_resolved",
             "out_of_jurisdiction",
             "secret_or_privacy",
             "abusive",

@@ -57,7 +57,7 @@ FIELDS = [
         "000 第十条",
         "declines only what 第十条 and 第七条 name",
         lambda p: [r.code for r in p.declines],
-        ["out_of_jurisdiction", "secret_or_privacy", "no_content"],
+        ["duplicate", "already_resolved", "out_of_jurisdiction", "secret_or_privacy", "no_content"],
     ),
     (
         "000 第二十二条",
