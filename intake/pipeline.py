@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from intake.messages import Candidate, Outcome
 from intake.text import NormalizedText, normalize
+from kb.answer_forms import spoken
 from kb.search import Hit, SearchIndex, Thresholds
 from kb.search import decide as kb_decide
 from routing import rules
@@ -143,7 +144,7 @@ class Triage:
             unit=entry.unit,
             unit_name=ctx.units.name(entry.unit),
             basis=self.policy.answer_basis,
-            spoken_reply=entry.spoken_answer,
+            spoken_reply=spoken(entry.answer, entry.spoken_answer),
             kb_version=entry.version,
         )
 

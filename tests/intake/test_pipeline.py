@@ -86,3 +86,9 @@ def test_a_ticket_for_an_urgent_matter_is_due_in_hours(demo):
     outcome = demo.decide("龙胜镇桂石路的电线掉下来了，垂在人行道上")
     assert outcome.action == "ticket" and outcome.urgent is True
     assert outcome.due == "2026-11-24T10:00:00+08:00"  # 003 第十二条(二)7: within 24 hours
+
+
+def test_every_answer_carries_a_version_to_read_aloud(demo):
+    outcome = demo.decide("社保卡丢了咋办")
+    assert outcome.action == "answer" and outcome.spoken_reply
+    assert len(outcome.spoken_reply) <= 150 and "http" not in outcome.spoken_reply
