@@ -31,6 +31,7 @@ from intake.messages import Candidate, Message, Outcome, TicketInfo
 from intake.models import Conversation, InboundMessage, Ticket, TicketEvent
 from intake.pipeline import Context, Triage, emergency_step, format_due, ticket_step
 from intake.tickets import create_ticket, find_ticket
+from kb.gaps import record_gap
 from kb.search import Hit, KnowledgeBase, SearchIndex
 from routing import rules
 from routing.units import UnitCatalogue
@@ -359,6 +360,8 @@ class Intake:
             conv.state = waiting
             return outcome
 
+        if outcome.category == "consult" and outcome.action == "ticket":
+            record_gap(session, ctx.text.display, message.channel, ctx.now)  # editors: what to write next
         self._decide(ticket, outcome, ctx.now, place)
         conv.state = {"last": ticket.number}
         if outcome.action != "ticket":

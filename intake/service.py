@@ -63,7 +63,7 @@ class Hotline:
         self.db = Database(settings.database_url)
         self.policy = policies.load(settings.policy)
         self.calendar = WorkdayCalendar(self.policy.holidays)
-        encoder = get_encoder(settings.kb_model)
+        encoder = self.encoder = get_encoder(settings.kb_model)
         self.triage = Triage(
             self.policy,
             self.calendar,

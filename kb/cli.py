@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
 from sqlalchemy import select
 
+from kb.gaps import grouped_gaps
 from kb.records import export_entries, import_entries
 from routing.models import Unit
 
@@ -46,3 +48,22 @@ def export_command(hotline_factory, path: Path) -> None:
     with hotline.db.session() as session:
         count = export_entries(session, path)
     click.echo(f"exported {count} entries to {path}")
+
+
+@kb_group.command("gaps")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650), help="How far back.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+@click.pass_obj
+def gaps_command(hotline_factory, days: int, limit: int) -> None:
+    """Consultations no entry answered, grouped by meaning, most-asked first."""
+    hotline = hotline_factory()
+    since = hotline.clock() - timedelta(days=days)
+    with hotline.db.session() as session:
+        groups = grouped_gaps(session, hotline.encoder, since, limit=limit)
+    if not groups:
+        click.echo(f"no unanswered consultations in the last {days} days")
+        return
+    for rank, group in enumerate(groups, 1):
+        click.echo(f"{rank:>3}. ×{group.count:<4} {group.question}")
+        for example in group.examples[1:]:
+            click.echo(f"          {example}")

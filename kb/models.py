@@ -89,3 +89,15 @@ def bump_revision(session: Session) -> int:
     row.changed_at = utcnow()
     session.flush()
     return row.revision
+
+
+class KbGap(Base):
+    """A consultation the knowledge base could not answer: what editors should write next."""
+
+    __tablename__ = "kb_gaps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16))
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # the knowledge base it was asked of

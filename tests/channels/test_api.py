@@ -114,7 +114,7 @@ def test_healthz_reports_database_entries_and_policy(client, demo):
     assert body["database"]["ok"] is True
     assert body["kb"]["entries"] >= 80
     assert body["policy"] == "longsheng"
-    assert body["database"]["schema"] == "0001"
+    assert body["database"]["schema"] == "0002"  # the head revision
 
 
 def test_web_chat_page_is_served_in_chinese(client):
