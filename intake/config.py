@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -86,7 +86,6 @@ class Settings:
     redis_url: str | None = None
     kb_model: str | None = None
     max_text: int = 2000
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -123,7 +122,6 @@ class Settings:
             "redis_url": redis_url,
             "max_text": _positive_int(env, "HOTLINE_MAX_TEXT", 2000),
             "kb_model": _model_folder(env),
-            "extra": {k: v for k, v in env.items() if k.startswith(("TWILIO_", "WECHAT_", "HOTLINE_"))},
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

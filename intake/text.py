@@ -48,10 +48,3 @@ def normalize(text: str, max_len: int = 2000) -> NormalizedText:
     match = to_simplified(match).lower()
     match = _SPACES.sub(" ", match).strip()
     return NormalizedText(original=text, display=display, match=match, truncated=truncated)
-
-
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def cjk_count(text: str) -> int:
-    return len(_CJK.findall(text))

@@ -37,14 +37,6 @@ class KbEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    def is_valid_on(self, day: date) -> bool:
-        """Whether the entry may answer on ``day`` (published and inside its validity window)."""
-        if self.status != "published":
-            return False
-        if self.valid_from and day < self.valid_from:
-            return False
-        return not (self.valid_until and day > self.valid_until)
-
     def to_record(self) -> dict[str, Any]:
         """The entry in the import/export format."""
         return {

@@ -67,9 +67,7 @@ def detect_emergency(
 
 def _fallback(policy: Policy, line: str) -> str | None:
     """The enabled line that takes calls for ``line`` under this pack (96333 → 119 where not enabled)."""
-    spec = ((policy.raw.get("emergency") or {}).get("lines") or {}).get(line) or {}
-    fallback = str(spec.get("fallback") or "")
-    return fallback if any(item.number == fallback for item in policy.emergency_lines) else None
+    return next((item.number for item in policy.emergency_lines if item.matched == line), None)
 
 
 def _first(rules: tuple[PatternRule, ...], text: str) -> RuleDecision | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -108,7 +108,3 @@ def due_date(
     if counting == "next_working_day" or not calendar.is_workday(day):
         return calendar.add_workdays(day, working_days).isoformat()
     return calendar.add_workdays(day, working_days - 1).isoformat()
-
-
-def end_of_day(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(23, 59, 59), tzinfo=tz)

@@ -74,22 +74,37 @@ def clock() -> Clock:
     return Clock(NOW)
 
 
+def make_hotline(database_url: str, instance: Path, clock, *, policy: str | None = None, demo: bool = False):
+    """A hotline on the test database, tables emptied, optionally with the demo county loaded."""
+    env = {"HOTLINE_DATABASE_URL": database_url, "HOTLINE_INSTANCE_PATH": str(instance)}
+    if policy:
+        env["HOTLINE_POLICY"] = policy
+    hotline = Hotline(Settings.from_env(env), clock=clock)
+    _empty_tables(hotline.db)
+    if demo:
+        load_demo_into(hotline)
+    return hotline
+
+
+def load_demo_into(hotline: Hotline) -> None:
+    with hotline.db.session() as session:
+        _, report = load_demo(session)
+        assert report.ok, report.errors
+        session.commit()
+    hotline.forget_units()
+
+
 @pytest.fixture
 def hotline(settings, clock):
-    hotline = Hotline(settings, clock=clock)
-    _empty_tables(hotline.db)
+    hotline = make_hotline(settings.database_url, settings.instance_path, clock)
     yield hotline
     hotline.db.dispose()
 
 
 @pytest.fixture
 def demo(hotline) -> Hotline:
-    """The hotline with the demo units and knowledge base loaded."""
-    with hotline.db.session() as session:
-        _, report = load_demo(session)
-        assert report.ok, report.errors
-        session.commit()
-    hotline.forget_units()
+    """The hotline with the demo units and knowledge base loaded (the same one `cli` uses)."""
+    load_demo_into(hotline)
     return hotline
 
 

@@ -8,12 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from intake.config import Settings
-from intake.demo import load_demo
 from intake.messages import Message
 from intake.models import Ticket
-from intake.service import Hotline
-from tests.conftest import _empty_tables
+from tests.conftest import make_hotline
 
 LIGHT = "瓢里镇瓢里街的路灯坏了一个多月了，晚上黑漆漆的没人管"
 LIGHT_AGAIN = "瓢里街那边的路灯还是坏的，一个多月了晚上一片漆黑"
@@ -57,19 +54,8 @@ def test_a_different_matter_or_a_different_citizen_gets_a_new_ticket(demo):
     assert _send(demo, "c4", LIGHT_AGAIN).action == "ticket"
 
 
-def test_a_pack_without_the_rule_takes_the_matter_again(settings, clock, database_url, tmp_path):
-    liaoyang = Settings.from_env(
-        {
-            "HOTLINE_DATABASE_URL": database_url,
-            "HOTLINE_INSTANCE_PATH": str(tmp_path),
-            "HOTLINE_POLICY": "liaoyang",
-        }
-    )
-    hotline = Hotline(liaoyang, clock=clock)
-    _empty_tables(hotline.db)
-    with hotline.db.session() as session:
-        load_demo(session)
-        session.commit()
+def test_a_pack_without_the_rule_takes_the_matter_again(clock, database_url, tmp_path):
+    hotline = make_hotline(database_url, tmp_path, clock, policy="liaoyang", demo=True)
     try:
         assert _send(hotline, "c5", LIGHT).action == "ticket"
         assert _send(hotline, "c5", LIGHT_AGAIN).action == "ticket"

@@ -13,7 +13,7 @@ import pytest
 
 from intake.text import normalize
 from kb.search import decide
-from tests.conftest import NOW
+from tests.conftest import NOW, Clock, make_hotline
 
 DATA = Path(__file__).parent.parent / "data"
 
@@ -32,21 +32,9 @@ def results(request):
 
 
 @pytest.fixture(scope="module")
-def demo(request, tmp_path_factory, database_url):
+def demo(tmp_path_factory, database_url):
     # module-scoped: the held-out set is searched once
-    from intake.config import Settings
-    from intake.demo import load_demo
-    from intake.service import Hotline
-    from tests.conftest import Clock, _empty_tables
-
-    settings = Settings.from_env(
-        {"HOTLINE_DATABASE_URL": database_url, "HOTLINE_INSTANCE_PATH": str(tmp_path_factory.mktemp("q"))}
-    )
-    hotline = Hotline(settings, clock=Clock(NOW))
-    _empty_tables(hotline.db)
-    with hotline.db.session() as session:
-        load_demo(session)
-        session.commit()
+    hotline = make_hotline(database_url, tmp_path_factory.mktemp("q"), Clock(NOW), demo=True)
     yield hotline
     hotline.db.dispose()
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from routing.workdays import WorkdayCalendar, due_date, end_of_day
+from routing.workdays import WorkdayCalendar, due_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -207,10 +207,6 @@ def test_an_hours_limit_is_elapsed_time_across_a_daylight_saving_change():
 def test_due_date_needs_a_limit():
     with pytest.raises(ValueError, match="working_days or hours"):
         due_date(WorkdayCalendar(), at("2026-11-23 10:00"), SHANGHAI)
-
-
-def test_end_of_day():
-    assert end_of_day(d("2026-11-23"), SHANGHAI).isoformat() == "2026-11-23T23:59:59+08:00"
 
 
 # ---------------------------------------------------------------- years the library does not cover
