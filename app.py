@@ -53,7 +53,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hotline"] = hotline
 
-    from channels import api, kb_public, webchat
+    from channels import api, kb_public, security, webchat
+
+    security.install(app, hotline.settings)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webchat.bp)

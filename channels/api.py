@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from intake.messages import Message
 from intake.service import Hotline
+from intake.status import not_found_reply
 
 bp = Blueprint("api", __name__)
 
@@ -87,6 +88,22 @@ def messages():
     body = outcome.to_dict()
     body["sender"] = message.sender
     return jsonify(body)
+
+
+@bp.get("/api/v1/tickets/<number>")
+def ticket_status(number: str):
+    """Status look-up: the ticket number plus proof (``check``: last four digits of the phone, or the
+    ``sender`` id of the web chat that registered it). Wrong proof reads exactly like an unknown number."""
+    check = request.args.get("check", "").strip() or None
+    sender = request.args.get("sender", "").strip() or None
+    if check is not None and not (len(check) == 4 and check.isdigit()):
+        raise _BadRequest("check 应为登记电话号码的后四位数字")
+    found = None
+    if len(number) <= 20 and number.isdigit():
+        found = hotline().ticket_status(number, check=check, channel="web" if sender else None, sender=sender)
+    if found is None:
+        return _error(404, not_found_reply(number[:20]))
+    return jsonify(found.to_dict())
 
 
 @bp.get("/healthz")

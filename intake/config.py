@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,7 +51,36 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "2000",
         "Longest message text kept for matching, in characters (the rest is stored).",
     ),
+    "HOTLINE_PUBLIC_URL": (
+        "unset",
+        "The address the platforms call us at, e.g. `https://12345.example.gov.cn`: Twilio signs this URL.",
+    ),
+    "HOTLINE_TRUST_PROXY": (
+        "0",
+        "How many reverse proxies stand in front; only then are `X-Forwarded-*` headers believed.",
+    ),
+    "HOTLINE_RATE_LIMIT": ("30/minute", "Messages one sender may send per channel (`limits` notation)."),
+    "HOTLINE_AGENT_NUMBER": ("unset", "Number the phone menu dials for an operator; unset: voicemail."),
+    "HOTLINE_DIAL_NUMBERS": (
+        "unset (each line's own number)",
+        "Numbers dialled for emergency lines, e.g. `110=+8651012110,120=+8651012120` for a sandbox.",
+    ),
+    "HOTLINE_SMS_PROVIDER": (
+        "twilio when TWILIO_ACCOUNT_SID is set, else none",
+        "Outbound SMS gateway: `twilio`, or `none` (messages wait in the outbox).",
+    ),
+    "TWILIO_ACCOUNT_SID": ("unset", "Twilio account for outbound SMS and calls."),
+    "TWILIO_AUTH_TOKEN": ("unset", "Twilio auth token: checks the signature of every Twilio webhook."),
+    "TWILIO_FROM_NUMBER": ("unset", "Our Twilio number, the sender of outbound SMS and calls."),
+    "TWILIO_API_BASE_URL": ("unset", "Another address for Twilio's REST API (a sandbox or a test fake)."),
+    "WECHAT_TOKEN": ("unset", "Token set in the official account's server configuration (服务器配置)."),
+    "WECHAT_APP_ID": ("unset", "AppID of the official account."),
+    "WECHAT_APP_SECRET": ("unset", "AppSecret: customer-service messages are sent with it."),
+    "WECHAT_ENCODING_AES_KEY": ("unset", "EncodingAESKey (43 characters); when set, safe mode (安全模式)."),
+    "WECHAT_API_BASE_URL": ("unset", "Another address for WeChat's API (a test fake)."),
 }
+
+SMS_PROVIDERS = ("twilio", "none")
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -74,6 +103,74 @@ def _model_folder(env: Mapping[str, str]) -> str | None:
     return raw or None
 
 
+def _dial_numbers(env: Mapping[str, str]) -> dict[str, str]:
+    raw = env.get("HOTLINE_DIAL_NUMBERS", "").strip()
+    numbers: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        line, sep, number = part.partition("=")
+        if not sep or not line.strip() or not number.strip():
+            raise ConfigError("HOTLINE_DIAL_NUMBERS", f"expected LINE=NUMBER, got {part!r}")
+        numbers[line.strip()] = number.strip()
+    return numbers
+
+
+def _rate_limit(env: Mapping[str, str]) -> str:
+    from limits import parse_many
+
+    raw = env.get("HOTLINE_RATE_LIMIT", "").strip() or "30/minute"
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError("HOTLINE_RATE_LIMIT", f"expected e.g. '30/minute', got {raw!r}") from None
+    return raw
+
+
+def _aes_key(env: Mapping[str, str]) -> str | None:
+    raw = env.get("WECHAT_ENCODING_AES_KEY", "").strip() or None
+    if raw is not None and len(raw) != 43:
+        raise ConfigError("WECHAT_ENCODING_AES_KEY", f"must be 43 characters, got {len(raw)}")
+    return raw
+
+
+def _channel_values(env: Mapping[str, str]) -> dict[str, object]:
+    def get(name: str) -> str | None:
+        return env.get(name, "").strip() or None
+
+    trust = env.get("HOTLINE_TRUST_PROXY", "").strip() or "0"
+    if not trust.isdigit():
+        raise ConfigError("HOTLINE_TRUST_PROXY", f"expected the number of proxies (0, 1, …), got {trust!r}")
+    provider = get("HOTLINE_SMS_PROVIDER") or ("twilio" if get("TWILIO_ACCOUNT_SID") else "none")
+    if provider not in SMS_PROVIDERS:
+        choices = ", ".join(SMS_PROVIDERS)
+        raise ConfigError("HOTLINE_SMS_PROVIDER", f"expected one of {choices}, got {provider!r}")
+    if provider == "twilio" and not (get("TWILIO_ACCOUNT_SID") and get("TWILIO_AUTH_TOKEN")):
+        raise ConfigError("HOTLINE_SMS_PROVIDER", "twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+    return {
+        "public_url": _url(env, "HOTLINE_PUBLIC_URL"),
+        "trust_proxy": int(trust),
+        "rate_limit": _rate_limit(env),
+        "agent_number": get("HOTLINE_AGENT_NUMBER"),
+        "dial_numbers": _dial_numbers(env),
+        "sms_provider": provider,
+        "twilio_account_sid": get("TWILIO_ACCOUNT_SID"),
+        "twilio_auth_token": get("TWILIO_AUTH_TOKEN"),
+        "twilio_from_number": get("TWILIO_FROM_NUMBER"),
+        "twilio_api_base_url": _url(env, "TWILIO_API_BASE_URL"),
+        "wechat_token": get("WECHAT_TOKEN"),
+        "wechat_app_id": get("WECHAT_APP_ID"),
+        "wechat_app_secret": get("WECHAT_APP_SECRET"),
+        "wechat_aes_key": _aes_key(env),
+        "wechat_api_base_url": _url(env, "WECHAT_API_BASE_URL"),
+    }
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip().rstrip("/") or None
+    if raw is not None and not raw.startswith(("http://", "https://")):
+        raise ConfigError(name, f"expected http(s)://…, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated configuration of one deployment."""
@@ -86,6 +183,22 @@ class Settings:
     redis_url: str | None = None
     kb_model: str | None = None
     max_text: int = 2000
+    # channels
+    public_url: str | None = None
+    trust_proxy: int = 0
+    rate_limit: str = "30/minute"
+    agent_number: str | None = None
+    dial_numbers: dict[str, str] = field(default_factory=dict)
+    sms_provider: str = "none"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base_url: str | None = None
+    wechat_token: str | None = None
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = None
+    wechat_aes_key: str | None = None
+    wechat_api_base_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -122,9 +235,14 @@ class Settings:
             "redis_url": redis_url,
             "max_text": _positive_int(env, "HOTLINE_MAX_TEXT", 2000),
             "kb_model": _model_folder(env),
+            **_channel_values(env),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+    def dial_number(self, line: str) -> str:
+        """The number to dial for an emergency or utility line (the line itself unless configured)."""
+        return self.dial_numbers.get(line, line)
 
     @property
     def is_sqlite(self) -> bool:

@@ -30,6 +30,7 @@ from intake.db import Database
 from intake.messages import Candidate, Message, Outcome, TicketInfo
 from intake.models import Conversation, InboundMessage, Ticket, TicketEvent
 from intake.pipeline import Context, Triage, emergency_step, format_due, ticket_step
+from intake.status import STAGES, look_up, not_found_reply, parse_status_query
 from intake.tickets import create_ticket, find_ticket
 from kb.gaps import record_gap
 from kb.search import Hit, KnowledgeBase, SearchIndex
@@ -42,8 +43,6 @@ CONVERSATION_IDLE = timedelta(minutes=30)
 # A citizen's earlier matter counts as the same one when the texts mean nearly the same (USE cosine).
 SAME_MATTER = 0.75
 RESOLVED_WINDOW = timedelta(days=90)  # after this a closed matter raised again is taken afresh
-STAGES = {"registered": "已登记", "dispatched": "已转交承办单位", "signed": "承办单位已签收，正在办理",
-          "replied": "承办单位已答复", "closed": "已办结"}  # fmt: skip
 NEEDS_PLACE = {"help", "complaint", "report"}
 ASK_PLACE = "请问这件事发生在什么地方？请告诉我们乡镇、村（社区）或街道、小区的名称，越具体越好。"
 _CHOICE = re.compile(r"^\s*(?:第)?([1-9])\s*(?:个|项|条)?\s*[.。,!]?\s*$")
@@ -225,6 +224,8 @@ class Intake:
             return self._tell_number(session, state["last"])
 
         outcome = emergency_step(triage, ctx)
+        if outcome is None and (query := parse_status_query(message.text)):
+            return self._status(session, message, query.number, query.check, units)
         if outcome is None and state.get("awaiting") == "clarify":
             outcome = self._pick(ctx, state, index)
         if outcome is None and state.get("awaiting") == "place":
@@ -297,6 +298,22 @@ class Intake:
         if entry is None:
             return None
         return self.triage.answer_outcome(Hit(entry, 1.0), ctx)
+
+    def _status(
+        self, session: Session, message: Message, number: str, check: str | None, units: UnitCatalogue
+    ) -> Outcome:
+        """A status look-up: no new matter, the conversation's state left as it was."""
+        found = look_up(
+            session, number, channel=message.channel, sender=message.sender, check=check, unit_name=units.name
+        )
+        if found is None:
+            return Outcome(action="status", reply=not_found_reply(number))
+        ticket = find_ticket(session, number)
+        info = TicketInfo(found.number, ticket.category, found.unit, found.due)
+        return Outcome(
+            action="status", reply=found.reply, ticket=info, category=ticket.category, unit=found.unit,
+            unit_name=found.unit_name, due=found.due,
+        )  # fmt: skip
 
     def _tell_number(self, session: Session, number: str) -> Outcome:
         ticket = find_ticket(session, number)

@@ -110,3 +110,60 @@ class TicketEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class OutboxMessage(Base):
+    """A message we owe someone (an SMS, a WeChat customer-service message), kept until it is sent.
+
+    ``key`` makes enqueueing idempotent: the same notice for the same ticket is queued once however
+    often the code that owes it runs (a retried webhook, a worker restarted mid-job).
+    """
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16), index=True)  # sms | wechat
+    recipient: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)
+    ticket_number: Mapped[str | None] = mapped_column(String(20), index=True)
+    # pending -> sending -> sent | failed (after the last attempt); sending past its lease is retried
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_ref: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class ChannelEvent(Base):
+    """Something a platform told us that is not a citizen's message: a call's status, a delivery report.
+
+    ``(channel, ref, kind)`` is unique, so a retried callback is recorded once.
+    """
+
+    __tablename__ = "channel_events"
+    __table_args__ = (UniqueConstraint("channel", "ref", "kind", name="uq_channel_event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(128), index=True)  # CallSid, MessageSid, …
+    kind: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactPreference(Base):
+    """What one citizen (a phone number, a WeChat OpenID) asked of us: no surveys (退订), calls preferred."""
+
+    __tablename__ = "contact_preferences"
+    __table_args__ = (UniqueConstraint("channel", "sender", name="uq_contact_preference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str] = mapped_column(String(128))
+    no_surveys: Mapped[bool] = mapped_column(Boolean, default=False)
+    prefers_calls: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -20,7 +20,9 @@ from intake.config import Settings
 from intake.conversations import Intake
 from intake.db import Database
 from intake.messages import Message, Outcome
+from intake.outbox import Outbox
 from intake.pipeline import Triage
+from intake.status import TicketStatus, look_up
 from intake.text import normalize
 from kb.encoders import Encoder, get_encoder
 from kb.models import KbEntry, current_revision
@@ -81,6 +83,7 @@ class Hotline:
         self.intake = Intake(
             self.db, self.triage, self.kb, self.units, clock=self.clock, similarity=_cosine(encoder)
         )
+        self.outbox = Outbox(self.db, self.clock)
 
     def units(self, session: Session) -> UnitCatalogue:
         """The unit catalogue, re-read from the database at most once a minute."""
@@ -120,6 +123,14 @@ class Hotline:
     def handle(self, message: Message) -> Outcome:
         """Run ``message`` through the full pipeline, with storage and conversation state."""
         return self.intake.handle(message)
+
+    def ticket_status(
+        self, number: str, *, check: str | None = None, channel: str | None = None, sender: str | None = None
+    ) -> TicketStatus | None:
+        """A ticket's status for someone who proves it is theirs, else ``None`` (as for an unknown number)."""
+        with self.db.session() as session:
+            units = self.units(session)
+            return look_up(session, number, channel=channel, sender=sender, check=check, unit_name=units.name)
 
     def health(self) -> dict[str, Any]:
         """Database status, knowledge-entry count and the active policy."""

@@ -83,8 +83,32 @@ def test_a_blank_value_means_the_default(tmp_path, name):
         ("HOTLINE_MAX_TEXT", " 500 ", "max_text", 500),
         ("HOTLINE_POLICY", "longsheng", "policy", "longsheng"),
         ("HOTLINE_SECRET_KEY", "s3cret", "secret_key", "s3cret"),
+        ("HOTLINE_PUBLIC_URL", "https://12345.example.gov.cn/", "public_url", "https://12345.example.gov.cn"),
+        ("HOTLINE_TRUST_PROXY", "1", "trust_proxy", 1),
+        ("HOTLINE_RATE_LIMIT", "5/minute;100/day", "rate_limit", "5/minute;100/day"),
+        (
+            "HOTLINE_DIAL_NUMBERS",
+            "110=+15005550006, 120=+15005550007",
+            "dial_numbers",
+            {"110": "+15005550006", "120": "+15005550007"},
+        ),
+        ("WECHAT_ENCODING_AES_KEY", "a" * 43, "wechat_aes_key", "a" * 43),
     ],
-    ids=["postgresql", "sqlite-absolute", "timezone", "redis", "rediss", "max-text", "policy", "secret"],
+    ids=[
+        "postgresql",
+        "sqlite-absolute",
+        "timezone",
+        "redis",
+        "rediss",
+        "max-text",
+        "policy",
+        "secret",
+        "public-url",
+        "trust-proxy",
+        "rate-limit",
+        "dial-numbers",
+        "aes-key",
+    ],
 )
 def test_good_values_are_read(tmp_path, name, value, attribute, expected):
     settings = Settings.from_env({"HOTLINE_INSTANCE_PATH": str(tmp_path), name: value})
@@ -97,8 +121,8 @@ def test_the_process_environment_is_read_by_default(tmp_path, monkeypatch):
     assert Settings.from_env().timezone == ZoneInfo("Asia/Urumqi")
 
 
-def test_every_documented_setting_is_a_hotline_variable():
-    assert all(name.startswith("HOTLINE_") for name in SETTINGS)
+def test_every_documented_setting_is_ours_or_a_platforms():
+    assert all(name.startswith(("HOTLINE_", "TWILIO_", "WECHAT_")) for name in SETTINGS)
     assert all(default and meaning for default, meaning in SETTINGS.values())
 
 
@@ -125,6 +149,13 @@ BAD = [
     ("HOTLINE_REDIS_URL", "http://x", "expected redis://"),
     ("HOTLINE_POLICY", "nowhere", "unknown policy 'nowhere'; presets: "),
     ("HOTLINE_POLICY", "/nonexistent/pack.yaml", "no such policy file"),
+    ("HOTLINE_PUBLIC_URL", "12345.example.gov.cn", "expected http(s)://"),
+    ("HOTLINE_TRUST_PROXY", "yes", "expected the number of proxies"),
+    ("HOTLINE_RATE_LIMIT", "lots", "expected e.g. '30/minute'"),
+    ("HOTLINE_DIAL_NUMBERS", "110", "expected LINE=NUMBER"),
+    ("HOTLINE_SMS_PROVIDER", "pigeon", "expected one of twilio, none"),
+    ("HOTLINE_SMS_PROVIDER", "twilio", "twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"),
+    ("WECHAT_ENCODING_AES_KEY", "short", "must be 43 characters, got 5"),
 ]
 BAD_IDS = [
     "db-mysql",
@@ -137,6 +168,13 @@ BAD_IDS = [
     "redis-http",
     "policy-unknown-preset",
     "policy-missing-file",
+    "public-url-no-scheme",
+    "trust-proxy-word",
+    "rate-limit-word",
+    "dial-numbers-no-equals",
+    "sms-provider-unknown",
+    "sms-provider-twilio-without-account",
+    "aes-key-short",
 ]
 
 

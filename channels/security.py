@@ -1,0 +1,115 @@
+"""What every channel checks before it believes a request: who signed it, how big it is, how often.
+
+- Twilio signs the public URL it called plus the POST parameters (HMAC-SHA1 with the auth token).
+  Behind a proxy Flask sees an internal URL, so ``public_url`` rebuilds the one Twilio used: from
+  ``HOTLINE_PUBLIC_URL`` when set, else from the request, whose forwarded headers ``ProxyFix``
+  believes only when ``HOTLINE_TRUST_PROXY`` says how many proxies stand in front. The query string
+  is taken raw: Werkzeug's ``request.url`` decodes it and breaks the signature.
+- XML from outside is parsed with defusedxml first: no DTD, so no external entities and no
+  entity-expansion bombs, whatever the XML library behind wechatpy would do.
+- Each sender has a rate limit per channel, counted with the ``limits`` library in Redis when
+  ``HOTLINE_REDIS_URL`` is set (all workers share the count), in memory otherwise (one process).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+from flask import Flask, abort, current_app, request
+from limits import parse_many
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from twilio.request_validator import RequestValidator
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from intake.config import Settings
+from intake.privacy import mask_phone
+from intake.service import Hotline
+
+log = logging.getLogger(__name__)
+
+
+class UnsafeXml(ValueError):
+    """The body is not XML we are willing to read (malformed, or with a DTD or entities)."""
+
+
+def hotline() -> Hotline:
+    return current_app.extensions["hotline"]
+
+
+def install(app: Flask, settings: Settings) -> None:
+    """Trust forwarded headers only as configured, and set up the per-sender rate limit."""
+    if settings.trust_proxy:
+        n = settings.trust_proxy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
+    app.extensions["sender_limit"] = SenderLimit(settings)
+
+
+def public_url() -> str:
+    """The URL the platform called, as it signed it."""
+    base = hotline().settings.public_url
+    if base:
+        url = base + request.path
+    else:
+        url = f"{request.scheme}://{request.host}{request.root_path}{request.path}"
+    query = request.query_string.decode("latin-1")
+    return f"{url}?{query}" if query else url
+
+
+def twilio_signature_ok() -> bool:
+    """Check ``X-Twilio-Signature`` with twilio's own ``RequestValidator``."""
+    token = hotline().settings.twilio_auth_token
+    if not token:
+        log.error("a Twilio webhook arrived but TWILIO_AUTH_TOKEN is not set: refused")
+        return False
+    signature = request.headers.get("X-Twilio-Signature", "")
+    return bool(signature) and RequestValidator(token).validate(public_url(), request.form, signature)
+
+
+def twilio_signed(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse with 403 (storing nothing) a request Twilio did not sign."""
+
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if not twilio_signature_ok():
+            log.warning("forged or unsigned Twilio request to %s refused", request.path)
+            abort(403)
+        return view(*args, **kwargs)
+
+    return checked
+
+
+def parse_xml(body: bytes) -> SafeET.Element:
+    """Parse untrusted XML, refusing DTDs and entities outright."""
+    try:
+        return SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
+        raise UnsafeXml(str(exc)) from exc
+
+
+class SenderLimit:
+    """At most ``HOTLINE_RATE_LIMIT`` messages per sender and channel, shared by all workers via Redis."""
+
+    def __init__(self, settings: Settings) -> None:
+        uri = settings.redis_url or "memory://"
+        self.storage = storage_from_string(uri)
+        self.strategy = MovingWindowRateLimiter(self.storage)
+        self.limits = parse_many(settings.rate_limit)
+        # Redis keys of one test or deployment do not collide with another's
+        self.namespace = str(settings.instance_path)
+
+    def allow(self, channel: str, sender: str) -> bool:
+        """Count one message from ``sender``; ``False`` once the limit is passed."""
+        allowed = all(self.strategy.hit(limit, self.namespace, channel, sender) for limit in self.limits)
+        if not allowed:
+            log.warning("rate limit: %s sender %s refused", channel, mask_phone(sender))
+        return allowed
+
+
+def sender_allowed(channel: str, sender: str) -> bool:
+    return current_app.extensions["sender_limit"].allow(channel, sender)

@@ -1,0 +1,104 @@
+"""Rebuilding the URL Twilio signed, behind proxies or not, and the per-sender rate limit."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from twilio.request_validator import RequestValidator
+
+from channels import security
+from intake.config import Settings
+
+TOKEN = "12345"
+
+
+def app_with(tmp_path, **env: str) -> Flask:
+    settings = Settings.from_env({"HOTLINE_INSTANCE_PATH": str(tmp_path), "TWILIO_AUTH_TOKEN": TOKEN, **env})
+
+    class Stub:  # only what security reads
+        pass
+
+    hotline = Stub()
+    hotline.settings = settings
+    app = Flask(__name__)
+    app.extensions["hotline"] = hotline
+    security.install(app, settings)
+
+    @app.post("/sms/incoming")
+    @security.twilio_signed
+    def incoming():
+        return security.public_url()
+
+    return app
+
+
+def signed(url: str, params: dict[str, str]) -> dict[str, str]:
+    return {"X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(url, params)}
+
+
+PARAMS = {"From": "+8613912345678", "Body": "路灯坏了"}
+
+
+def test_a_request_signed_for_the_url_we_were_called_at_passes(tmp_path):
+    client = app_with(tmp_path).test_client()
+    url = "http://localhost/sms/incoming?a=%E4%B8%AD"
+    response = client.post("/sms/incoming?a=%E4%B8%AD", data=PARAMS, headers=signed(url, PARAMS))
+    assert response.status_code == 200 and response.text == url  # the raw query, not decoded
+
+
+def test_a_forged_signature_is_refused(tmp_path):
+    client = app_with(tmp_path).test_client()
+    headers = signed("http://localhost/sms/incoming", {**PARAMS, "Body": "别的内容"})
+    assert client.post("/sms/incoming", data=PARAMS, headers=headers).status_code == 403
+    assert client.post("/sms/incoming", data=PARAMS).status_code == 403
+
+
+def test_behind_a_trusted_proxy_the_public_https_url_is_rebuilt(tmp_path):
+    client = app_with(tmp_path, HOTLINE_TRUST_PROXY="1").test_client()
+    url = "https://12345.example.gov.cn/sms/incoming"
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "12345.example.gov.cn"}
+    response = client.post("/sms/incoming", data=PARAMS, headers={**signed(url, PARAMS), **forwarded})
+    assert response.status_code == 200 and response.text == url
+
+
+def test_forwarded_headers_are_ignored_unless_a_proxy_is_trusted(tmp_path):
+    client = app_with(tmp_path).test_client()
+    url = "https://12345.example.gov.cn/sms/incoming"
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "12345.example.gov.cn"}
+    response = client.post("/sms/incoming", data=PARAMS, headers={**signed(url, PARAMS), **forwarded})
+    assert response.status_code == 403
+
+
+def test_a_configured_public_url_is_what_twilio_signed(tmp_path):
+    client = app_with(tmp_path, HOTLINE_PUBLIC_URL="https://12345.example.gov.cn").test_client()
+    url = "https://12345.example.gov.cn/sms/incoming"
+    assert client.post("/sms/incoming", data=PARAMS, headers=signed(url, PARAMS)).status_code == 200
+
+
+def test_without_an_auth_token_every_twilio_request_is_refused(tmp_path):
+    app = app_with(tmp_path, TWILIO_AUTH_TOKEN="")
+    url = "http://localhost/sms/incoming"
+    response = app.test_client().post("/sms/incoming", data=PARAMS, headers=signed(url, PARAMS))
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<xml><Content>unclosed",
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><xml>&b;</xml>',
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml>&e;</xml>',
+    ],
+    ids=["malformed", "entity-bomb", "external-entity"],
+)
+def test_unsafe_xml_is_refused(body):
+    with pytest.raises(security.UnsafeXml):
+        security.parse_xml(body)
+
+
+def test_each_sender_has_its_own_rate_limit(tmp_path):
+    settings = Settings.from_env({"HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_RATE_LIMIT": "3/minute"})
+    limit = security.SenderLimit(settings)
+    assert [limit.allow("sms", "+8613900000001") for _ in range(4)] == [True, True, True, False]
+    assert limit.allow("sms", "+8613900000002")
+    assert limit.allow("wechat", "+8613900000001")
