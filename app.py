@@ -53,13 +53,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hotline"] = hotline
 
-    from channels import api, kb_public, security, webchat
+    from channels import api, kb_public, security, sms, voice, webchat, wechat
 
     security.install(app, hotline.settings)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webchat.bp)
     app.register_blueprint(kb_public.bp)
+    app.register_blueprint(voice.bp)
+    app.register_blueprint(sms.bp)
+    app.register_blueprint(wechat.bp)
     return app
 
 
