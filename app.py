@@ -53,7 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hotline"] = hotline
 
-    from channels import api, kb_public, security, sms, voice, webchat, wechat
+    from channels import api, kb_public, security, sms, unit_api, voice, webchat, wechat
 
     security.install(app, hotline.settings)
 
@@ -63,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(wechat.bp)
+    app.register_blueprint(unit_api.bp)
     return app
 
 
