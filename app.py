@@ -9,6 +9,7 @@ from typing import Any
 import click
 from flask import Flask
 
+from channels.worker import worker_command
 from intake.cli import (
     db_group,
     demo_command,
@@ -121,7 +122,7 @@ def serve(hotline_factory: _LazyHotline, host: str, port: int, threads: int) -> 
 
 
 COMMANDS = (triage_command, db_group, demo_command, kb_group, policy_group, stats_command, sweep_command)
-for command in (*COMMANDS, evaluate_command):
+for command in (*COMMANDS, evaluate_command, worker_command):
     main.add_command(command)
 
 
