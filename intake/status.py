@@ -24,8 +24,11 @@ STAGES = {
     "dispatched": "已转交承办单位",
     "signed": "承办单位已签收，正在办理",
     "returned": "承办单位申请退回，正在重新派单",
+    "extension_requested": "承办单位已申请延期，正在审核",
     "extended": "已延期办理",
     "replied": "承办单位已答复",
+    "reviewed": "办理结果已审核，等待您的评价",
+    "surveyed": "已收到您的评价",
     "rehandling": "因您不满意，正在重新办理",
     "closed": "已办结",
 }

@@ -145,3 +145,26 @@ def mentions_place(text: str, policy: Policy) -> bool:
 def asks_for_ticket_number(text: str, policy: Policy) -> bool:
     """Whether the citizen asks for the number of the record of this conversation."""
     return any(p.search(text) for p in policy.ticket_request_cues)
+
+
+# 001 第二十四条, 002 第三十三条, 003 第二十一条, 004 第十一条: a citizen may ask that who they are be kept
+# from the handling unit. The packs have no field for these phrases yet, so they live here.
+_CONFIDENTIAL = re.compile(
+    r"(为我|替我|帮我|给我|请|要求|希望|需要|务必)(对我的?(信息|身份|姓名|名字|电话|号码|个人信息))?\s*保密"
+    r"|(信息|身份|姓名|名字|电话|号码|个人信息)(要|请|需要|务必)?\s*保密|保密处理"
+    r"|匿名"
+    r"|(不要|别|不想|不希望|不能|请勿|勿)(向\w{0,6})?(透露|泄露|公开|告诉|说出|暴露)\w{0,6}?"
+    r"(我的?|本人的?)(信息|身份|姓名|名字|电话|号码|手机|住址|地址|个人信息)"
+    r"|(不要|别|不想|不希望)让?(他|她|他们|对方|单位|商家|老板|邻居|人家)\w{0,4}知道(是我|我的)"
+)
+_NOT_CONFIDENTIAL = re.compile(r"(不用|不需要|无需|不必|没必要)(为我|替我|帮我)?\s*保密|可以公开")
+
+
+def wants_confidentiality(text: str, policy: Policy) -> bool:
+    """Whether the citizen asks that their identity be kept from the unit (请为我保密, 匿名, …).
+
+    ``policy`` is taken so a pack can carry its own phrases once the format has a field for them.
+    """
+    if _NOT_CONFIDENTIAL.search(text):
+        return False
+    return bool(_CONFIDENTIAL.search(text))
