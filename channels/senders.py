@@ -2,8 +2,9 @@
 
 Outbound SMS goes through the small ``Sender`` protocol of ``intake.outbox`` so that a mainland
 deployment can plug in a domestic gateway (two-way SMS through Twilio is not offered in China):
-write a class with ``send(recipient, body) -> reference`` raising ``DeliveryError``, and add it to
-``SMS_PROVIDERS``. ``HOTLINE_SMS_PROVIDER`` chooses.
+write a class built from ``Settings`` with ``send(recipient, body) -> reference`` that raises
+``DeliveryError`` (``permanent=True`` when no retry can help), and add it to ``SMS_PROVIDERS`` below
+and its name to ``intake.config.SMS_PROVIDERS`` (which validates ``HOTLINE_SMS_PROVIDER`` at start).
 
 Both clients can be pointed elsewhere (``TWILIO_API_BASE_URL``, ``WECHAT_API_BASE_URL``): tests aim
 them at a local fake server, so nothing ever calls the real services from a test.
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
@@ -23,8 +25,11 @@ from wechatpy.session.redisstorage import RedisStorage
 from intake.config import Settings
 from intake.outbox import DeliveryError, Sender
 
-# Twilio error codes that no retry will fix: invalid or unreachable number, opted out, blocked.
-TWILIO_PERMANENT = {21211, 21408, 21610, 21612, 21614, 30003, 30004, 30005, 30006, 30007}
+# Twilio error codes that no retry will fix: invalid or unreachable number, opted out, blocked, body
+# over 1,600 characters (21617).
+TWILIO_PERMANENT = {21211, 21408, 21610, 21612, 21614, 21617, 30003, 30004, 30005, 30006, 30007}
+# seconds: twilio's HTTP client waits forever by default, which would hold an outbox lease and a worker
+TWILIO_TIMEOUT = 10.0
 # WeChat: 43004 not following, 40003 bad OpenID, 45015 outside the 48 h window (retrying won't reopen it)
 WECHAT_PERMANENT = {40003, 43004, 45015, 45047}
 
@@ -33,7 +38,11 @@ class TwilioSms:
     """SMS through Twilio's Messages API."""
 
     def __init__(self, settings: Settings) -> None:
-        self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
+        self.client = Client(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            http_client=TwilioHttpClient(timeout=TWILIO_TIMEOUT),
+        )
         if settings.twilio_api_base_url:
             self.client.api.base_url = settings.twilio_api_base_url
         self.from_number = settings.twilio_from_number

@@ -1,7 +1,288 @@
-"""The SMS channel (Twilio Messaging): ``POST /sms/incoming``."""
+"""The SMS channel (Twilio Messaging): ``POST /sms/incoming``, answered with TwiML.
+
+Twilio posts every text sent to our number as a form (fields:
+https://www.twilio.com/docs/messaging/guides/webhook-request) and sends back the ``<Message>`` of our
+TwiML reply. For each request the adapter
+
+1. checks Twilio's signature (403, nothing stored) and the sender's rate limit (an empty reply,
+   nothing stored: answering a flood would cost money and could loop with an auto-responder);
+2. answers a retried webhook (same ``MessageSid``) with the reply it recorded the first time;
+3. takes the two kinds of message that are about the SMS exchange itself, not a matter: 退订/TD/
+   STOP/取消 and 订阅/START (``intake.preferences``, or Twilio's ``OptOutType``), and "1" right after
+   a reply that ended "回复1查看更多" (the next page);
+4. makes one ``Message`` of everything else and calls the pipeline (which also ties a rating such
+   as "1" or 满意 to the sender's pending survey);
+5. renders the outcome in at most two UCS-2 segments (``kb.answer_forms.sms_page``); the rest waits
+   for "1".
+
+**What "1" means.** "1" is also a clarify choice and a survey rating. The rule is: it answers the
+last thing we sent. It means "more" only when the sender's previous message got a page ending
+"回复1查看更多", within ``MORE_VALID``, and no SMS went to them since (a survey sent later takes it).
+A clarify list is never paged (``render`` shortens it to fit), so while a list is the last thing
+the citizen read, "1" goes to the pipeline and picks the first entry, as in every other channel.
+
+**Where the pages are kept.** Every reply is recorded as a ``channel_events`` row (channel ``sms``,
+ref = ``MessageSid``, kind ``reply``) holding the body sent and the text left. The messages handled
+here without the pipeline (opt-out, "more") are stored in ``inbound_messages`` like any other, so "the
+sender's previous message and what it got" is one query any worker can run.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import logging
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from flask import Blueprint, Response, request
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from twilio.twiml.messaging_response import MessagingResponse
+
+from channels.security import hotline, sender_allowed, twilio_signed
+from intake.messages import Message, Outcome
+from intake.models import ChannelEvent, InboundMessage, OutboxMessage
+from intake.preferences import CONFIRMATIONS, Command, apply_command, preference_command
+from intake.privacy import mask_phone
+from intake.service import Hotline
+from intake.text import normalize
+from kb.answer_forms import PER_SEGMENT, SmsPage, sms_page, sms_units
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("sms", __name__)
+
+CHANNEL = "sms"
+FIT = 2 * PER_SEGMENT  # UCS-2 units in two segments
+MORE_VALID = timedelta(hours=24)  # a citizen may ask for the rest of an answer later the same day
+_MORE = re.compile(r"^(?:1|更多|查看更多)[\s.。!！]*$")
+OPT_OUT_TYPES: dict[str, Command] = {"STOP": "opt_out", "START": "opt_in"}
+
+MEDIA_REPLY = (
+    "本热线短信暂时无法查看图片、语音等彩信内容，请用文字说明您要反映的事项和发生地点。"
+    "遇到紧急情况，请直接拨打110、119或120。"
+)
+BUSY_REPLY = "系统繁忙，您的短信已收到并保存，我们会尽快处理。紧急情况请直接拨打110、119或120。"
+CLARIFY_HEAD = "您想咨询哪一项？请回复序号："
+CLARIFY_TAIL = "都不是请再详细描述。"
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _shorten(text: str, budget: int) -> str:
+    if sms_units(text) <= budget:
+        return text
+    kept = ""
+    for ch in text:
+        if sms_units(kept + ch) > budget - 1:
+            break
+        kept += ch
+    return kept + "…"
+
+
+def _clarify_text(outcome: Outcome) -> str:
+    """The clarify list in two segments, questions shortened if need be: it must never be paged."""
+    if sms_units(outcome.reply) <= FIT or not outcome.candidates:
+        return outcome.reply
+    questions = [c.question for c in outcome.candidates]
+    fixed = sms_units(CLARIFY_HEAD + CLARIFY_TAIL) + sum(len(f"\n{i}.") for i in range(1, len(questions) + 1))
+    each = (FIT - fixed - 1) // len(questions)
+    lines = "".join(f"\n{i}.{_shorten(q, each)}" for i, q in enumerate(questions, 1))
+    return f"{CLARIFY_HEAD}{lines}\n{CLARIFY_TAIL}"
+
+
+def render(outcome: Outcome, message: Message | None = None) -> SmsPage:
+    """The first SMS page of ``outcome`` (at most two segments) and what is left for "1"."""
+    text = outcome.reply
+    if outcome.action == "clarify":
+        text = _clarify_text(outcome)
+    elif message is not None and message.kind == "unknown" and outcome.decline_reason == "no_content":
+        text = MEDIA_REPLY  # a picture alone: say why we cannot use it rather than "please describe"
+    return sms_page(text)
+
+
+def _twiml(body: str | None) -> Response:
+    reply = MessagingResponse()
+    if body:
+        reply.message(body)
+    return Response(str(reply), mimetype="text/xml")
+
+
+# ---------------------------------------------------------------- what the SMS channel keeps
+
+
+class SmsReplies:
+    """The replies sent by SMS, one ``channel_events`` row per ``MessageSid``, shared by all workers."""
+
+    def __init__(self, hotline: Hotline) -> None:
+        self.db = hotline.db
+        self.clock = hotline.clock
+
+    def reply_for(self, sid: str) -> str | None:
+        """The body already sent for ``sid`` (a retried webhook), if any."""
+        with self.db.session() as session:
+            data = session.scalar(select(ChannelEvent.data).where(*self._event(sid)))
+        return None if data is None else data.get("body", "")
+
+    def pages_left(self, sender: str, sid: str, now: datetime) -> str | None:
+        """The text not yet sent of the sender's previous reply, while "1" still refers to it."""
+        with self.db.session() as session:
+            previous = session.execute(
+                select(InboundMessage.received_at, ChannelEvent.data)
+                .outerjoin(
+                    ChannelEvent,
+                    and_(
+                        ChannelEvent.channel == CHANNEL,
+                        ChannelEvent.kind == "reply",
+                        ChannelEvent.ref == InboundMessage.channel_msg_id,
+                    ),
+                )
+                .where(
+                    InboundMessage.channel == CHANNEL,
+                    InboundMessage.sender == sender,
+                    InboundMessage.channel_msg_id != sid,
+                )
+                .order_by(InboundMessage.id.desc())
+                .limit(1)
+            ).first()
+            if previous is None or not (previous.data or {}).get("rest"):
+                return None
+            if now - previous.received_at > MORE_VALID:
+                return None
+            # something we sent since (a survey, a notice) is what "1" answers now
+            sent_since = session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == CHANNEL,
+                    OutboxMessage.recipient == sender,
+                    OutboxMessage.status == "sent",
+                    OutboxMessage.sent_at > previous.received_at,
+                )
+            )
+            return None if sent_since else previous.data["rest"]
+
+    def record(self, sid: str, page: SmsPage, action: str | None = None) -> str:
+        """Remember the reply sent for ``sid``; the first one recorded wins, and is returned."""
+        with self.db.session() as session:
+            session.add(self._row(sid, page, action))
+            self._commit_once(session)
+        return self._first(sid, page)
+
+    def handled_here(
+        self, message: Message, page: SmsPage, action: str, command: Command | None = None
+    ) -> str:
+        """Store a message the channel answered itself, its reply, and the preference it changed."""
+        sid = message.channel_msg_id or ""
+        now = message.received_at or self.clock()
+        with self.db.session() as session:
+            stored = session.scalar(
+                select(InboundMessage).where(
+                    InboundMessage.channel == CHANNEL, InboundMessage.channel_msg_id == sid
+                )
+            )
+            if stored is None:
+                session.add(
+                    InboundMessage(
+                        channel=CHANNEL, channel_msg_id=sid, sender=message.sender, text=message.text,
+                        received_at=now, status="processed",
+                    )
+                )  # fmt: skip
+            else:  # an earlier attempt failed in the pipeline: this one answers it
+                stored.status, stored.error = "processed", None
+            session.add(self._row(sid, page, action))
+            if command is not None:
+                apply_command(session, command, CHANNEL, message.sender, now)
+            self._commit_once(session)
+        return self._first(sid, page)
+
+    def _commit_once(self, session: Session) -> None:
+        try:
+            session.commit()
+        except IntegrityError:  # the same message handled twice at once: the other one did it
+            session.rollback()
+
+    def _first(self, sid: str, page: SmsPage) -> str:
+        recorded = self.reply_for(sid)
+        return page.body if recorded is None else recorded
+
+    def _event(self, sid: str) -> tuple:
+        return (ChannelEvent.channel == CHANNEL, ChannelEvent.ref == sid, ChannelEvent.kind == "reply")
+
+    def _row(self, sid: str, page: SmsPage, action: str | None) -> ChannelEvent:
+        data = {"body": page.body, "rest": page.rest, "action": action}
+        return ChannelEvent(channel=CHANNEL, ref=sid, kind="reply", data=data, at=self.clock())
+
+
+# ---------------------------------------------------------------- the webhook
+
+
+def _clean(body: str) -> str:
+    # PostgreSQL text cannot hold NUL; it carries no meaning in a text message either
+    return body.replace("\x00", "")
+
+
+def _message(form: Mapping[str, str], sid: str, sender: str) -> Message:
+    get = form.get
+    try:
+        media = max(int(get("NumMedia") or 0), 0)
+    except ValueError:
+        media = 0
+    text = _clean(get("Body", ""))
+    unreadable = media > 0 and not text.strip()
+    types = [get(f"MediaContentType{i}", "") for i in range(min(media, 10))]
+    return Message(
+        channel=CHANNEL,
+        sender=sender,
+        text=text,
+        channel_msg_id=sid,
+        kind="unknown" if unreadable else "text",
+        meta={"num_media": media, "media_types": types} if media else {},
+    )
+
+
+def _handle_here(replies: SmsReplies, message: Message, opt_out_type: str) -> str | None:
+    """The reply to a message about the SMS exchange itself, or ``None`` for one the pipeline takes."""
+    command = OPT_OUT_TYPES.get(opt_out_type) or preference_command(message.text)
+    if command is not None:
+        # with OptOutType set, Twilio's Advanced Opt-Out has sent its confirmation already
+        confirmation = "" if opt_out_type in OPT_OUT_TYPES else CONFIRMATIONS[command]
+        return replies.handled_here(message, SmsPage(confirmation, ""), command, command)
+    now = replies.clock()
+    if _MORE.match(normalize(message.text, 20).match):
+        rest = replies.pages_left(message.sender, message.channel_msg_id or "", now)
+        if rest:
+            return replies.handled_here(message, sms_page(rest), "more")
+    return None
+
+
+@bp.post("/sms/incoming")
+@twilio_signed
+def incoming() -> Response | tuple[str, int]:
+    """Take one text message from Twilio and answer it with TwiML."""
+    form = request.form
+    sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
+    sender = form.get("From", "").strip()
+    if not sid or not sender or len(sid) > 128 or len(sender) > 128:
+        return "MessageSid and From are required", 400
+    if not sender_allowed(CHANNEL, sender):
+        return _twiml(None)
+    replies = SmsReplies(hotline())
+    earlier = replies.reply_for(sid)
+    if earlier is not None:
+        return _twiml(earlier)  # a retried webhook: the same reply, nothing done twice
+
+    message = _message(form, sid, sender)
+    body = _handle_here(replies, message, form.get("OptOutType", "").strip().upper())
+    if body is None:
+        try:
+            outcome = hotline().handle(message)
+        except Exception:  # the message is kept, marked failed; the citizen still gets an answer
+            log.exception("sms %s from %s failed", sid, mask_phone(sender))
+            return _twiml(BUSY_REPLY)
+        page = render(outcome, message)
+        body = replies.record(sid, page, outcome.action)
+        log.info("sms %s from %s: %s", sid, mask_phone(sender), outcome.action)
+    return _twiml(body)

@@ -43,7 +43,11 @@ def test_twilio_sms_posts_to_the_messages_api_with_our_number(tmp_path, twilio_a
 
 def test_a_twilio_error_for_a_bad_number_is_permanent(tmp_path, twilio_api):
     settings = channel_settings(
-        tmp_path, TWILIO_ACCOUNT_SID="AC123", TWILIO_AUTH_TOKEN="secret", TWILIO_API_BASE_URL=twilio_api.url
+        tmp_path,
+        TWILIO_ACCOUNT_SID="AC123",
+        TWILIO_AUTH_TOKEN="secret",
+        TWILIO_FROM_NUMBER="+15005550006",
+        TWILIO_API_BASE_URL=twilio_api.url,
     )
     twilio_api.fail_next = 1
     twilio_api.failure = (400, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400})
@@ -54,7 +58,11 @@ def test_a_twilio_error_for_a_bad_number_is_permanent(tmp_path, twilio_api):
 
 def test_a_twilio_server_error_is_temporary(tmp_path, twilio_api):
     settings = channel_settings(
-        tmp_path, TWILIO_ACCOUNT_SID="AC123", TWILIO_AUTH_TOKEN="secret", TWILIO_API_BASE_URL=twilio_api.url
+        tmp_path,
+        TWILIO_ACCOUNT_SID="AC123",
+        TWILIO_AUTH_TOKEN="secret",
+        TWILIO_FROM_NUMBER="+15005550006",
+        TWILIO_API_BASE_URL=twilio_api.url,
     )
     twilio_api.fail_next = 1
     with pytest.raises(DeliveryError) as caught:
