@@ -24,6 +24,7 @@ from intake.service import Hotline
 from kb.cli import kb_group
 from routing.cli import policy_group
 from routing.policy import PolicyError
+from routing.unit_cli import unit_group
 
 MAX_BODY = 256 * 1024  # bytes; a bigger request is refused with 413 before it is read
 
@@ -54,7 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hotline"] = hotline
 
-    from channels import api, kb_public, security, sms, unit_api, voice, webchat, wechat
+    from channels import api, kb_public, security, sms, survey_page, unit_api, voice, webchat, wechat
 
     security.install(app, hotline.settings)
 
@@ -65,6 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sms.bp)
     app.register_blueprint(wechat.bp)
     app.register_blueprint(unit_api.bp)
+    app.register_blueprint(survey_page.bp)
     return app
 
 
@@ -116,13 +118,14 @@ def serve(hotline_factory: _LazyHotline, host: str, port: int, threads: int) -> 
     if hotline.db.current_revision() != head:
         click.echo("hotline: the database schema is not up to date; run `hotline db upgrade` first", err=True)
         sys.exit(2)
+    hotline.warm_up()
     app = create_app({"hotline": hotline})
     click.echo(f"serving {hotline.policy.title} on http://{host}:{port}")
     waitress.serve(app, host=host, port=port, threads=threads, ident="hotline")
 
 
 COMMANDS = (triage_command, db_group, demo_command, kb_group, policy_group, stats_command, sweep_command)
-for command in (*COMMANDS, evaluate_command, worker_command):
+for command in (*COMMANDS, evaluate_command, worker_command, unit_group):
     main.add_command(command)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from intake.conversations import InProgress
 from intake.messages import Message
 from intake.service import Hotline
 from intake.status import not_found_reply
@@ -113,6 +114,11 @@ def healthz():
     response = jsonify(report)
     response.status_code = 200 if report["status"] == "ok" else 503
     return response
+
+
+@bp.errorhandler(InProgress)
+def _in_progress(exc: InProgress):
+    return _error(409, "这条消息正在处理中，请稍候再查看回复。")
 
 
 @bp.app_errorhandler(413)

@@ -1,4 +1,4 @@
-"""`hotline worker`: the background jobs — the outbox, silent conversations, and what later issues add.
+"""`hotline worker`: the background jobs — the outbox, silent conversations, survey time-outs, hand-offs.
 
 Every job is a function of the hotline that claims its own work in the database (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL), so any number of workers on any number of machines can run side by side:
@@ -22,6 +22,7 @@ import click
 from channels.senders import build_senders
 from intake.outbox import Sender
 from intake.service import Hotline
+from routing import supervision
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,21 @@ class Worker:
             self.jobs = {
                 "outbox": lambda: self.hotline.outbox.deliver_due(self.senders).total,
                 "sweep": self.hotline.intake.sweep,
+                "surveys": self._expire_surveys,
+                "handoffs": self._handoffs,
+                "reminders": lambda: len(supervision.send_reminders(self.hotline.lifecycle)),
+                "cards": lambda: len(supervision.update_cards(self.hotline.lifecycle)),
             }
+
+    def _handoffs(self) -> int:
+        report = self.hotline.lifecycle.deliver_handoffs()
+        return len(report.adopted) + report.total
+
+    def _expire_surveys(self) -> int:
+        with self.hotline.db.session() as session:
+            settled = self.hotline.surveys.expire(session, self.hotline.clock())
+            session.commit()
+            return settled
 
     def run_once(self) -> dict[str, int]:
         """One pass over every job; returns how many items each handled (-1 where the job failed)."""
@@ -70,7 +85,7 @@ class Worker:
 @click.option("--interval", default=5.0, show_default=True, help="Seconds to rest when idle.")
 @click.pass_obj
 def worker_command(hotline_factory: Callable[[], Hotline], once: bool, interval: float) -> None:
-    """Run the background jobs: the outbox, silent conversations."""
+    """Run the background jobs: outbox, silent chats, surveys, hand-offs, reminders, cards."""
     hotline = hotline_factory()
     senders = build_senders(hotline.settings)
     missing = {"sms", "wechat"} - set(senders)

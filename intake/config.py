@@ -143,8 +143,9 @@ def _channel_values(env: Mapping[str, str]) -> dict[str, object]:
     if provider not in SMS_PROVIDERS:
         choices = ", ".join(SMS_PROVIDERS)
         raise ConfigError("HOTLINE_SMS_PROVIDER", f"expected one of {choices}, got {provider!r}")
-    if provider == "twilio" and not (get("TWILIO_ACCOUNT_SID") and get("TWILIO_AUTH_TOKEN")):
-        raise ConfigError("HOTLINE_SMS_PROVIDER", "twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+    needs = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
+    if provider == "twilio" and not all(get(name) for name in needs):
+        raise ConfigError("HOTLINE_SMS_PROVIDER", f"twilio needs {', '.join(needs)}")
     return {
         "public_url": _url(env, "HOTLINE_PUBLIC_URL"),
         "trust_proxy": int(trust),

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,7 @@ from intake.tickets import create_ticket, find_ticket
 from kb.gaps import record_gap
 from kb.search import Hit, KnowledgeBase, SearchIndex
 from routing import rules
+from routing.surveys import Surveys, parse_rating
 from routing.units import UnitCatalogue
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,20 @@ DISPOSITION = {
     "ticket": "dispatched",
 }
 WAITING = {"clarify", "ask"}
+
+
+# A repeated message whose first copy is younger than this is being worked on, not abandoned.
+IN_FLIGHT = timedelta(minutes=2)
+AWAIT_SECONDS = 3.0
+
+
+class InProgress(Exception):
+    """The same message is being processed by another request; its reply will come from there."""
+
+
+@dataclass(frozen=True)
+class _Busy:
+    row_id: int
 
 
 def format_day(moment: datetime) -> str:
@@ -82,8 +98,10 @@ class Intake:
         units: Callable[[Session], UnitCatalogue],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         similarity: Callable[[str, str], float] | None = None,
+        surveys: Surveys | None = None,
     ) -> None:
         self.similarity = similarity
+        self.surveys = surveys
         self.db = db
         self.triage = triage
         self.kb = kb
@@ -93,17 +111,32 @@ class Intake:
     # ------------------------------------------------------------ entry points
 
     def handle(self, message: Message) -> Outcome:
-        """Store ``message``, run it through the pipeline and return the outcome."""
+        """Store ``message``, run it through the pipeline and return the outcome.
+
+        A message whose id was seen before gets the outcome stored for it; if another request is still
+        working on it, this one waits a moment for that outcome, then raises ``InProgress``.
+        """
+        # PostgreSQL refuses NUL in text; no citizen means one
+        message = replace(
+            message, text=message.text.replace("\x00", ""), sender=message.sender.replace("\x00", "")
+        )
         now = message.received_at or self.clock()
         stored = self._store(message, now)
         if isinstance(stored, Outcome):
             return stored  # a retried message: the same reply, nothing done twice
+        if isinstance(stored, _Busy):
+            return self._await(stored.row_id)
         try:
             with self.db.session() as session:
                 row = session.get(InboundMessage, stored)
                 outcome = self._process(session, message, row, now)
                 row.status = "processed"
-                row.outcome = outcome.to_dict()
+                # the private fields too: a retried call turn must hear the same spoken answer
+                row.outcome = outcome.to_dict() | {
+                    "spoken_reply": outcome.spoken_reply,
+                    "unit_name": outcome.unit_name,
+                    "kb_version": outcome.kb_version,
+                }
                 session.commit()
                 return outcome
         except Exception as exc:
@@ -145,7 +178,17 @@ class Intake:
 
     # ------------------------------------------------------------ storage
 
-    def _store(self, message: Message, now: datetime) -> int | Outcome:
+    def _await(self, row_id: int) -> Outcome:
+        deadline = time.monotonic() + AWAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            with self.db.session() as session:
+                row = session.get(InboundMessage, row_id)
+                if row.status == "processed" and row.outcome:
+                    return outcome_from_dict(row.outcome)
+        raise InProgress(row_id)
+
+    def _store(self, message: Message, now: datetime) -> int | Outcome | _Busy:
         with self.db.session() as session:
             if message.channel_msg_id:
                 existing = session.scalar(
@@ -157,13 +200,18 @@ class Intake:
                 if existing is not None:
                     if existing.status == "processed" and existing.outcome:
                         return outcome_from_dict(existing.outcome)
-                    return existing.id
+                    started = existing.received_at
+                    if existing.status == "received" and started and now - started < IN_FLIGHT:
+                        return _Busy(existing.id)  # another request is on it right now
+                    return existing.id  # it failed, or its worker died: take it up again
             row = InboundMessage(
                 channel=message.channel,
                 channel_msg_id=message.channel_msg_id,
                 sender=message.sender,
                 text=message.text,
                 received_at=now,
+                kind=message.kind,
+                meta=dict(message.meta) or None,
             )
             session.add(row)
             try:
@@ -224,11 +272,16 @@ class Intake:
             return self._tell_number(session, state["last"])
 
         outcome = emergency_step(triage, ctx)
+        if outcome is None and state.get("awaiting") != "clarify":
+            outcome = self._survey_answer(session, message, now)
+            if outcome is not None:
+                return outcome
         if outcome is None and (query := parse_status_query(message.text)):
             return self._status(session, message, query.number, query.check, units)
         if outcome is None and state.get("awaiting") == "clarify":
             outcome = self._pick(ctx, state, index)
-        if outcome is None and state.get("awaiting") == "place":
+        recording = message.meta.get("recording_url")
+        if outcome is None and state.get("awaiting") == "place" and not recording:
             # the matter first described, with the place the citizen has just given
             combined = f"{state.get('text', '')}\n{message.text}".strip()
             ctx = triage.context(combined, now=now, channel=message.channel, index=index, units=units)
@@ -241,6 +294,7 @@ class Intake:
             if (
                 outcome.action == "ticket"
                 and outcome.category in NEEDS_PLACE
+                and not recording  # a recording cannot answer a question
                 and not rules.mentions_place(ctx.match, triage.policy)
             ):
                 outcome = replace(outcome, action="ask", reply=ASK_PLACE, unit=None, unit_name=None, due=None,
@@ -298,6 +352,19 @@ class Intake:
         if entry is None:
             return None
         return self.triage.answer_outcome(Hit(entry, 1.0), ctx)
+
+    def _survey_answer(self, session: Session, message: Message, now: datetime) -> Outcome | None:
+        """A rating for the survey this sender was asked (1/2/3 or 满意/基本满意/不满意)."""
+        if self.surveys is None:
+            return None
+        request = self.surveys.pending_for(session, message.channel, message.sender)
+        rating = parse_rating(message.text, self.triage.policy) if request else None
+        if request is None or rating is None:
+            return None
+        verdict = self.surveys.answer(session, request, rating, now)
+        ticket = session.get(Ticket, request.ticket_id)
+        info = TicketInfo(ticket.number, ticket.category, ticket.unit_code, ticket.due)
+        return Outcome(action="survey", reply=verdict.reply, ticket=info, category=ticket.category)
 
     def _status(
         self, session: Session, message: Message, number: str, check: str | None, units: UnitCatalogue
@@ -367,6 +434,13 @@ class Intake:
             )
             ticket.events.append(follow_up)
 
+        if message.meta.get("recording_url"):  # a voicemail: the office listens to it
+            keep = ("recording_url", "recording_duration", "call_sid")
+            data = {k: message.meta[k] for k in keep if k in message.meta}
+            ticket.events.append(
+                TicketEvent(kind="voicemail", actor=f"{message.channel}:citizen", at=ctx.now, data=data)
+            )
+
         if outcome.action in WAITING:
             ticket.category = outcome.category
             waiting: dict[str, Any] = {"pending": ticket.number, "last": ticket.number}
@@ -380,6 +454,8 @@ class Intake:
         if outcome.category == "consult" and outcome.action == "ticket":
             record_gap(session, ctx.text.display, message.channel, ctx.now)  # editors: what to write next
         self._decide(ticket, outcome, ctx.now, place)
+        if rules.wants_confidentiality(ctx.match, self.triage.policy):  # 001 第二十四条
+            ticket.confidential = True
         conv.state = {"last": ticket.number}
         if outcome.action != "ticket":
             return outcome

@@ -13,7 +13,7 @@ from typing import Any
 from routing.policy import CATEGORIES
 
 CHANNELS = ("web", "sms", "voice", "wechat", "api")
-ACTIONS = ("answer", "clarify", "transfer", "redirect", "decline", "ticket", "ask", "status")
+ACTIONS = ("answer", "clarify", "transfer", "redirect", "decline", "ticket", "ask", "status", "survey")
 
 
 @dataclass(frozen=True)

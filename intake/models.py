@@ -35,6 +35,9 @@ class InboundMessage(Base):
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     # received -> processed | failed; a failed message is kept so nothing received is lost
     status: Mapped[str] = mapped_column(String(16), default="received")
+    # text | voice | event | location | unknown, and what the channel knew besides the text (a recording)
+    kind: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
+    meta: Mapped[dict[str, Any] | None] = mapped_column()
     outcome: Mapped[dict[str, Any] | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -79,7 +82,7 @@ class Ticket(Base):
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     # answered | transferred | redirected | declined | dispatched | abandoned
     disposition: Mapped[str] = mapped_column(String(16), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="registered", index=True)
+    status: Mapped[str] = mapped_column(String(32), default="registered", index=True)
     unit_code: Mapped[str | None] = mapped_column(String(64), index=True)
     due: Mapped[str | None] = mapped_column(String(32))
     basis: Mapped[str | None] = mapped_column(String(200))
@@ -91,6 +94,19 @@ class Ticket(Base):
     policy: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     closed_at: Mapped[datetime | None] = mapped_column()
+    # The ticket's life with its unit (routing.lifecycle). ``version`` counts dispatches (0: not yet
+    # handed to a unit), so ``number:version`` names one hand-off; the counters are what the pack limits.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    dispatched_at: Mapped[datetime | None] = mapped_column()
+    signed_at: Mapped[datetime | None] = mapped_column()
+    replied_at: Mapped[datetime | None] = mapped_column()
+    return_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extension_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rehandle_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    request: Mapped[dict[str, Any] | None] = mapped_column()  # a return or extension awaiting the office
+    reply: Mapped[dict[str, Any] | None] = mapped_column()  # the unit's latest reply (002 第十五条)
+    card: Mapped[str | None] = mapped_column(String(8), index=True)  # green | yellow | red (000 第二十二条)
+    card_at: Mapped[datetime | None] = mapped_column()
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"

@@ -29,6 +29,8 @@ from kb.models import KbEntry, current_revision
 from kb.search import KnowledgeBase
 from routing import policy as policies
 from routing.emergency import shared_detector
+from routing.lifecycle import Lifecycle
+from routing.surveys import Surveys
 from routing.units import UnitCatalogue
 from routing.workdays import WorkdayCalendar
 
@@ -80,10 +82,14 @@ class Hotline:
         )
         self._units: tuple[float, UnitCatalogue] | None = None
         self._units_lock = threading.Lock()
-        self.intake = Intake(
-            self.db, self.triage, self.kb, self.units, clock=self.clock, similarity=_cosine(encoder)
-        )
         self.outbox = Outbox(self.db, self.clock)
+        self.lifecycle = Lifecycle(self.db, self.policy, self.calendar, settings.timezone, self.clock)
+        self.surveys = Surveys(self.lifecycle, self.outbox, public_url=settings.public_url)
+        self.surveys.listen()
+        self.intake = Intake(
+            self.db, self.triage, self.kb, self.units, clock=self.clock, similarity=_cosine(encoder),
+            surveys=self.surveys,
+        )  # fmt: skip
 
     def units(self, session: Session) -> UnitCatalogue:
         """The unit catalogue, re-read from the database at most once a minute."""
@@ -97,6 +103,12 @@ class Hotline:
 
     def forget_units(self) -> None:
         self._units = None
+
+    def warm_up(self) -> None:
+        """Build the search index now, so the first caller after a deploy does not wait for it."""
+        with self.db.session() as session:
+            self.kb.refresh(session)
+            self.units(session)
 
     def decide(self, text: str, channel: str = "api") -> Outcome:
         """Decide on ``text`` without storing anything (``hotline triage``, ``/api/v1/triage``)."""

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 import kb.models  # noqa: F401  (registers the tables on Base.metadata)
 import routing.models  # noqa: F401
+import routing.surveys  # noqa: F401
 from intake import models  # noqa: F401
 from intake.db import Base
 

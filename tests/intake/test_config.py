@@ -154,7 +154,7 @@ BAD = [
     ("HOTLINE_RATE_LIMIT", "lots", "expected e.g. '30/minute'"),
     ("HOTLINE_DIAL_NUMBERS", "110", "expected LINE=NUMBER"),
     ("HOTLINE_SMS_PROVIDER", "pigeon", "expected one of twilio, none"),
-    ("HOTLINE_SMS_PROVIDER", "twilio", "twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"),
+    ("HOTLINE_SMS_PROVIDER", "twilio", "twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM"),
     ("WECHAT_ENCODING_AES_KEY", "short", "must be 43 characters, got 5"),
 ]
 BAD_IDS = [

@@ -127,3 +127,40 @@ def test_the_one_time_answer_rate_on_a_known_mix(demo, cli):
     assert "75.0% (3 of 4)" in table
     empty = cli("stats", "--from", "2026-10-01", "--to", "2026-10-31", "--json")
     assert json.loads(empty.stdout)["total"] == 0
+
+
+def test_a_repeat_arriving_while_the_first_copy_is_worked_on_waits_then_says_so(demo, monkeypatch):
+    from intake import conversations
+    from intake.models import InboundMessage
+
+    monkeypatch.setattr(conversations, "AWAIT_SECONDS", 0.3)
+    with demo.db.session() as session:  # another worker took this message a moment ago
+        session.add(InboundMessage(channel="wechat", channel_msg_id="m-1", sender="o-1", text="路灯坏了",
+                                   received_at=demo.clock(), status="received"))  # fmt: skip
+        session.commit()
+    with pytest.raises(conversations.InProgress):
+        demo.handle(Message(channel="wechat", sender="o-1", text="路灯坏了", channel_msg_id="m-1"))
+    assert _tickets(demo) == []
+
+
+def test_a_message_whose_worker_died_is_taken_up_again(demo, clock):
+    from intake.models import InboundMessage
+
+    text, earlier = "公积金怎么提取", clock.now - timedelta(minutes=5)
+    with demo.db.session() as session:
+        session.add(InboundMessage(channel="wechat", channel_msg_id="m-2", sender="o-2", text=text,
+                                   received_at=earlier, status="received"))  # fmt: skip
+        session.commit()
+    outcome = demo.handle(Message(channel="wechat", sender="o-2", text=text, channel_msg_id="m-2"))
+    assert outcome.action in ("answer", "clarify")
+
+
+def test_nul_characters_are_dropped_not_refused(demo):
+    outcome = demo.handle(Message(channel="web", sender="s-nul", text="社保卡\x00丢了怎么补办"))
+    assert outcome.action in ("answer", "clarify")
+    with demo.db.session() as session:
+        from sqlalchemy import select
+
+        from intake.models import InboundMessage
+
+        assert session.scalars(select(InboundMessage.text)).all() == ["社保卡丢了怎么补办"]
