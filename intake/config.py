@@ -146,6 +146,8 @@ def _channel_values(env: Mapping[str, str]) -> dict[str, object]:
     needs = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
     if provider == "twilio" and not all(get(name) for name in needs):
         raise ConfigError("HOTLINE_SMS_PROVIDER", f"twilio needs {', '.join(needs)}")
+    if _aes_key(env) and not (get("WECHAT_APP_ID") and get("WECHAT_TOKEN")):
+        raise ConfigError("WECHAT_ENCODING_AES_KEY", "safe mode needs WECHAT_APP_ID and WECHAT_TOKEN too")
     return {
         "public_url": _url(env, "HOTLINE_PUBLIC_URL"),
         "trust_proxy": int(trust),

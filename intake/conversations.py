@@ -46,6 +46,7 @@ CONVERSATION_IDLE = timedelta(minutes=30)
 SAME_MATTER = 0.75
 RESOLVED_WINDOW = timedelta(days=90)  # after this a closed matter raised again is taken afresh
 NEEDS_PLACE = {"help", "complaint", "report"}
+LOCATION_KEPT = "已收到您发送的位置：{place}。请用文字说明您要反映的事项或咨询的问题。"
 ASK_PLACE = "请问这件事发生在什么地方？请告诉我们乡镇、村（社区）或街道、小区的名称，越具体越好。"
 _CHOICE = re.compile(r"^\s*(?:第)?([1-9])\s*(?:个|项|条)?\s*[.。,!]?\s*$")
 
@@ -281,6 +282,10 @@ class Intake:
         if outcome is None and state.get("awaiting") == "clarify":
             outcome = self._pick(ctx, state, index)
         recording = message.meta.get("recording_url")
+        if outcome is None and message.kind == "location" and state.get("awaiting") != "place":
+            # a shared location says where, not what: keep it for the matter the citizen describes next
+            conv.state = {**state, "location": message.text}
+            return Outcome(action="ask", reply=LOCATION_KEPT.format(place=message.text))
         if outcome is None and state.get("awaiting") == "place" and not recording:
             # the matter first described, with the place the citizen has just given
             combined = f"{state.get('text', '')}\n{message.text}".strip()
@@ -295,11 +300,13 @@ class Intake:
                 outcome.action == "ticket"
                 and outcome.category in NEEDS_PLACE
                 and not recording  # a recording cannot answer a question
+                and not state.get("location")
                 and not rules.mentions_place(ctx.match, triage.policy)
             ):
                 outcome = replace(outcome, action="ask", reply=ASK_PLACE, unit=None, unit_name=None, due=None,
                                   basis=None)  # fmt: skip
-        return self._record(session, conv, message, ctx, outcome, place=None)
+        shared = state.get("location") if outcome.action == "ticket" else None
+        return self._record(session, conv, message, ctx, outcome, place=shared)
 
     def _repeat(self, session: Session, message: Message, ctx: Context) -> Outcome | None:
         """A decline when the citizen raises again a matter already registered for them.

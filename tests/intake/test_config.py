@@ -92,7 +92,7 @@ def test_a_blank_value_means_the_default(tmp_path, name):
             "dial_numbers",
             {"110": "+15005550006", "120": "+15005550007"},
         ),
-        ("WECHAT_ENCODING_AES_KEY", "a" * 43, "wechat_aes_key", "a" * 43),
+        ("HOTLINE_RATE_LIMIT", "7/second", "rate_limit", "7/second"),
     ],
     ids=[
         "postgresql",
@@ -107,7 +107,7 @@ def test_a_blank_value_means_the_default(tmp_path, name):
         "trust-proxy",
         "rate-limit",
         "dial-numbers",
-        "aes-key",
+        "rate-limit-per-second",
     ],
 )
 def test_good_values_are_read(tmp_path, name, value, attribute, expected):
@@ -156,6 +156,7 @@ BAD = [
     ("HOTLINE_SMS_PROVIDER", "pigeon", "expected one of twilio, none"),
     ("HOTLINE_SMS_PROVIDER", "twilio", "twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM"),
     ("WECHAT_ENCODING_AES_KEY", "short", "must be 43 characters, got 5"),
+    ("WECHAT_ENCODING_AES_KEY", "a" * 43, "safe mode needs WECHAT_APP_ID and WECHAT_TOKEN too"),
 ]
 BAD_IDS = [
     "db-mysql",
@@ -175,6 +176,7 @@ BAD_IDS = [
     "sms-provider-unknown",
     "sms-provider-twilio-without-account",
     "aes-key-short",
+    "aes-key-without-app",
 ]
 
 
