@@ -21,6 +21,7 @@ from intake.cli import (
 from intake.config import ConfigError, Settings
 from intake.privacy import install_log_masking
 from intake.service import Hotline
+from intake.staff_cli import user_group
 from kb.cli import kb_group
 from routing.cli import policy_group
 from routing.policy import PolicyError
@@ -55,7 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hotline"] = hotline
 
-    from channels import api, kb_public, security, sms, survey_page, unit_api, voice, webchat, wechat
+    from channels import api, kb_public, office, security, sms, survey_page, unit_api, voice, webchat, wechat
 
     security.install(app, hotline.settings)
 
@@ -67,6 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(wechat.bp)
     app.register_blueprint(unit_api.bp)
     app.register_blueprint(survey_page.bp)
+    app.register_blueprint(office.bp)
     return app
 
 
@@ -125,7 +127,7 @@ def serve(hotline_factory: _LazyHotline, host: str, port: int, threads: int) -> 
 
 
 COMMANDS = (triage_command, db_group, demo_command, kb_group, policy_group, stats_command, sweep_command)
-for command in (*COMMANDS, evaluate_command, worker_command, unit_group):
+for command in (*COMMANDS, evaluate_command, worker_command, unit_group, user_group):
     main.add_command(command)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import intake.staff  # noqa: F401
 import kb.models  # noqa: F401  (registers the tables on Base.metadata)
 import routing.models  # noqa: F401
 import routing.surveys  # noqa: F401

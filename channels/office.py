@@ -1,0 +1,300 @@
+"""The hotline office's dashboard at ``/office``: staff login, the period's figures, charts and CSV export.
+
+- Login at ``/office/login`` against ``intake.staff`` (werkzeug's scrypt hashes); the signed Flask session
+  cookie carries the user's id and a CSRF token; every POST of this blueprint must send the token back
+  (form field ``csrf_token`` or header ``X-CSRF-Token``), else 400. Failed logins are throttled per
+  username and per client address (``intake.staff.LoginThrottle``): the sixth try in 15 minutes gets 429.
+- Only the roles ``office`` and ``admin`` see the office pages (others: 403; nobody signed in: the
+  login page, or 401 for the JSON API).
+- ``/office`` renders the figures server-side and hands the same figures to Chart.js (vendored in
+  ``static/office``, no CDN) as JSON; ``/office/api/summary`` returns them as JSON;
+  ``/office/export.csv`` lists the period's tickets with phone numbers masked.
+
+The figures are counted by ``summarise`` from what the pipeline and the lifecycle stored; this module
+decides nothing about a ticket.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hmac
+import io
+import secrets
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
+
+import intake.staff  # noqa: F401  (registers staff_users on Base.metadata when the app loads)
+from channels.security import hotline
+from intake.dashboard import PHONE_CHANNELS, final_ratings, local_iso, summarise
+from intake.models import Ticket
+from intake.privacy import mask_phone
+from intake.staff import LoginThrottle, StaffUser, authenticate
+from intake.stats import period_bounds
+
+bp = Blueprint(
+    "office",
+    __name__,
+    template_folder="templates",
+    static_folder="static/office",
+    static_url_path="/static/office",
+)
+
+OFFICE_ROLES = ("office", "admin")
+DEFAULT_DAYS = 7
+MAX_DAYS = 366  # a longer period is refused rather than counted
+CATEGORY_NAMES = {
+    "consult": "咨询",
+    "help": "求助",
+    "complaint": "投诉",
+    "report": "举报",
+    "suggestion": "建议",
+    "praise": "表扬",
+    "none": "未分类",
+}
+CHANNEL_NAMES = {"voice": "电话", "sms": "短信", "wechat": "微信", "web": "网页", "api": "接口"}
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+@bp.record_once
+def _setup(state: Any) -> None:
+    settings = state.app.extensions["hotline"].settings
+    state.app.extensions["office_login_throttle"] = LoginThrottle(
+        settings.redis_url, namespace=f"{settings.instance_path}:office"
+    )
+    # The staff cookie is sent on same-site navigation only: a cross-site form cannot ride on it.
+    if state.app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        state.app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+
+
+def _throttle() -> LoginThrottle:
+    return current_app.extensions["office_login_throttle"]
+
+
+# ---------------------------------------------------------------- session, CSRF, roles
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, made on first use."""
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+@bp.before_request
+def _check_csrf() -> None:
+    if request.method != "POST":
+        return
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    expected = session.get("csrf") or ""
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        abort(400, description="CSRF token missing or wrong")
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if not request.path.startswith("/static/"):
+        response.headers["Cache-Control"] = "no-store"  # figures and tickets are not for shared caches
+    return response
+
+
+def current_user() -> StaffUser | None:
+    """The signed-in staff user, re-read each request so a deactivated account is out at once."""
+    if "staff_user" not in g:
+        user = None
+        user_id = session.get("staff_id")
+        if user_id is not None:
+            with hotline().db.session() as db:
+                user = db.get(StaffUser, user_id)
+                if user is not None and not user.active:
+                    user = None
+        g.staff_user = user
+    return g.staff_user
+
+
+def office_only(api: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Let through ``office`` and ``admin``; anonymous: the login page (401 for the API); others: 403."""
+
+    def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                if api:
+                    return jsonify(error="login required"), 401
+                return redirect(url_for("office.login", next=request.full_path.rstrip("?")))
+            if user.role not in OFFICE_ROLES:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return checked
+
+    return wrap
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this site's office pages: never an open redirect to another host."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and parts.path.startswith("/office"):
+            return target
+    return url_for("office.dashboard")
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+@bp.route("/office/login", methods=["GET", "POST"])
+def login():
+    """The login form; a POST checks the password, counting failures against name and address."""
+    message, status = None, 200
+    username = ""
+    if request.method == "POST":
+        username = request.form.get("username", "")[:64]
+        password = request.form.get("password", "")[:256]
+        address = _client_address()
+        throttle = _throttle()
+        line = hotline()
+        if throttle.blocked(username, address):
+            message, status = "登录失败次数过多，请15分钟后再试。", 429
+        else:
+            with line.db.session() as db:
+                user = authenticate(db, username, password, line.clock())
+                if user is not None:
+                    db.commit()
+                    user_id = user.id
+            if user is None:
+                throttle.failed(username, address)
+                message, status = "用户名或密码错误。", 401
+            else:
+                # A new session on login: nothing from before (a planted cookie) carries over.
+                session.clear()
+                session["staff_id"] = user_id
+                csrf_token()
+                return redirect(_safe_next(request.args.get("next")))
+    return (
+        render_template("office_login.html", message=message, username=username, csrf_token=csrf_token()),
+        status,
+    )
+
+
+@bp.route("/office/logout", methods=["POST"])
+def logout():
+    session.clear()
+    return redirect(url_for("office.login"))
+
+
+# ---------------------------------------------------------------- the figures
+
+
+def parse_period(args: Any, today: date) -> tuple[date, date]:
+    """``from`` and ``to`` (YYYY-MM-DD, both included); by default the last seven days up to today."""
+    try:
+        end = date.fromisoformat(args["to"]) if args.get("to") else today
+        start = (
+            date.fromisoformat(args["from"]) if args.get("from") else end - timedelta(days=DEFAULT_DAYS - 1)
+        )
+    except ValueError:
+        abort(400, description="from / to: expected YYYY-MM-DD")
+    if start > end:
+        abort(400, description="from is after to")
+    if (end - start).days >= MAX_DAYS:
+        abort(400, description=f"a period of at most {MAX_DAYS} days")
+    return start, end
+
+
+def _today() -> date:
+    line = hotline()
+    return line.clock().astimezone(line.settings.timezone).date()
+
+
+@bp.route("/office")
+@office_only()
+def dashboard():
+    """The dashboard page for the period in the query string (default: the last seven days)."""
+    start, end = parse_period(request.args, _today())
+    figures = summarise(hotline(), start, end)
+    return render_template(
+        "office_dashboard.html",
+        f=figures,
+        user=current_user(),
+        title=hotline().policy.title,
+        categories=CATEGORY_NAMES,
+        channels=CHANNEL_NAMES,
+        csrf_token=csrf_token(),
+    )
+
+
+@bp.route("/office/api/summary")
+@office_only(api=True)
+def api_summary():
+    start, end = parse_period(request.args, _today())
+    return jsonify(summarise(hotline(), start, end))
+
+
+CSV_COLUMNS = (
+    "number", "created_at", "channel", "category", "disposition", "status", "unit", "due", "replied_at",
+    "card", "rating", "citizen",
+)  # fmt: skip
+
+
+@bp.route("/office/export.csv")
+@office_only()
+def export_csv():
+    """The period's tickets, one per line, with the citizen's number masked."""
+    line = hotline()
+    tz = line.settings.timezone
+    start, end = parse_period(request.args, _today())
+    lo, hi = period_bounds(start, end, tz)
+    with line.db.session() as db:
+        tickets = db.scalars(
+            select(Ticket)
+            .where(Ticket.created_at >= lo, Ticket.created_at < hi, Ticket.disposition != "pending")
+            .order_by(Ticket.created_at, Ticket.id)
+        ).all()
+        # a rating given after the period still belongs to its ticket
+        later = line.clock() + timedelta(days=1)
+        ratings = {tid: row.rating for tid, row in final_ratings(db, lo, later).items()}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for t in tickets:
+        writer.writerow(
+            [
+                t.number, local_iso(t.created_at, tz), t.channel, t.category or "", t.disposition, t.status,
+                t.unit_code or "", t.due or "", local_iso(t.replied_at, tz) or "", t.card or "",
+                ratings.get(t.id, ""), mask_phone(t.sender) if t.channel in PHONE_CHANNELS else "",
+            ]
+        )  # fmt: skip
+    # A BOM so that Excel, which the offices use, reads the Chinese as UTF-8
+    body = "\ufeff" + out.getvalue()
+    filename = f"tickets-{start.isoformat()}-{end.isoformat()}.csv"
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

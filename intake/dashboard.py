@@ -1,0 +1,194 @@
+"""The office dashboard's figures: volumes, on-time and satisfaction rates, cards, hot topics, call-backs.
+
+Plain counting over the database for one period, shared by the `/office` page, its JSON API and its
+CSV export (``channels/office.py`` renders them).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from intake.models import Ticket
+from intake.privacy import mask_phone
+from intake.service import Hotline
+from intake.stats import compute, period_bounds
+from kb.models import KbEntry
+from routing import supervision
+from routing.lifecycle import OPEN
+from routing.models import Unit
+from routing.surveys import CallbackRequest, SurveyRequest
+
+SATISFIED = ("满意", "基本满意")
+RATED = ("answered", "defaulted")  # a citizen's rating, or the pack's rule for silence
+PHONE_CHANNELS = ("voice", "sms")
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def local_iso(moment: datetime | None, tz: Any) -> str | None:
+    return moment.astimezone(tz).isoformat(timespec="minutes") if moment else None
+
+
+def final_ratings(session: Any, lo: datetime, hi: datetime) -> dict[int, SurveyRequest]:
+    """Per ticket, the rating that counts: the latest round's (after re-handling the second one counts)."""
+    rows = session.scalars(
+        select(SurveyRequest)
+        .where(SurveyRequest.status.in_(RATED), SurveyRequest.rating.is_not(None))
+        .where(SurveyRequest.answered_at >= lo, SurveyRequest.answered_at < hi)
+        .order_by(SurveyRequest.round)
+    ).all()
+    return {row.ticket_id: row for row in rows}
+
+
+def summarise(line: Hotline, start: date, end: date) -> dict[str, Any]:
+    """Every figure of the dashboard for the local days ``start`` to ``end``, as plain JSON data."""
+    tz = line.settings.timezone
+    lo, hi = period_bounds(start, end, tz)
+    now = line.clock()
+    deadlines = line.lifecycle.deadlines
+    with line.db.session() as db:
+        stats = compute(db, start, end, tz)
+        units = dict(db.execute(select(Unit.code, Unit.name)).all())
+        tickets = db.scalars(
+            select(Ticket).where(
+                Ticket.created_at >= lo, Ticket.created_at < hi, Ticket.disposition != "pending"
+            )
+        ).all()
+
+        by_day = Counter(t.created_at.astimezone(tz).date().isoformat() for t in tickets)
+        days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+
+        # On time: the unit's reply (in the period) came before the ticket's due date ran out.
+        replied = db.scalars(
+            select(Ticket).where(
+                Ticket.replied_at.is_not(None),
+                Ticket.replied_at >= lo,
+                Ticket.replied_at < hi,
+                Ticket.due.is_not(None),
+            )
+        ).all()
+        on_time_by_unit: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for t in replied:
+            counts = on_time_by_unit[t.unit_code or "none"]
+            counts[1] += 1
+            counts[0] += t.replied_at <= deadlines.due_end(t.due)
+        on_time = sum(c[0] for c in on_time_by_unit.values())
+
+        ratings = final_ratings(db, lo, hi)
+        satisfaction_by_unit: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for row in ratings.values():
+            counts = satisfaction_by_unit[row.unit_code or "none"]
+            counts[1] += 1
+            counts[0] += row.rating in SATISFIED
+        satisfied = sum(c[0] for c in satisfaction_by_unit.values())
+        rating_of = {tid: row.rating for tid, row in ratings.items()}
+
+        carded = db.scalars(
+            select(Ticket)
+            .where(Ticket.status.in_(OPEN), Ticket.card.in_(("yellow", "red")))
+            .order_by(Ticket.id)
+        ).all()
+        overdue = supervision.overdue(db, line.lifecycle, now)
+
+        kb_counts = Counter(t.kb_public_id for t in tickets if t.kb_public_id)
+        questions = dict(
+            db.execute(
+                select(KbEntry.public_id, KbEntry.question).where(KbEntry.public_id.in_(list(kb_counts)))
+            ).all()
+        )
+        urgent = [t for t in tickets if t.urgent]
+
+        callbacks = db.execute(
+            select(CallbackRequest, Ticket)
+            .join(Ticket, Ticket.id == CallbackRequest.ticket_id)
+            .where(CallbackRequest.status == "open")
+            .order_by(CallbackRequest.created_at)
+        ).all()
+
+        def unit_name(code: str | None) -> str:
+            return units.get(code or "", code or "未指定")
+
+        def who(ticket: Ticket) -> str:
+            return mask_phone(ticket.sender) if ticket.channel in PHONE_CHANNELS else "（非电话渠道）"
+
+        return {
+            "period": {"from": start.isoformat(), "to": end.isoformat()},
+            "generated_at": local_iso(now, tz),
+            "total": stats.total,
+            "closed": stats.closed,
+            "by_channel": stats.by_channel,
+            "by_category": stats.by_category,
+            "by_unit": stats.by_unit,
+            "by_disposition": stats.by_disposition,
+            "by_day": {day: by_day.get(day, 0) for day in days},
+            "one_time_answer_rate": stats.one_time_answer_rate,
+            "on_time": {"replied": len(replied), "on_time": on_time, "rate": _rate(on_time, len(replied))},
+            "on_time_by_unit": {
+                code: {"replied": c[1], "on_time": c[0], "rate": _rate(c[0], c[1])}
+                for code, c in sorted(on_time_by_unit.items())
+            },
+            "satisfaction": {
+                "rated": len(ratings),
+                "satisfied": satisfied,
+                "rate": _rate(satisfied, len(ratings)),
+            },
+            "satisfaction_by_unit": {
+                code: {"rated": c[1], "satisfied": c[0], "rate": _rate(c[0], c[1])}
+                for code, c in sorted(satisfaction_by_unit.items())
+            },
+            "cards": {
+                "red": sum(1 for t in carded if t.card == "red"),
+                "yellow": sum(1 for t in carded if t.card == "yellow"),
+                "tickets": [
+                    {
+                        "number": t.number,
+                        "card": t.card,
+                        "unit": t.unit_code,
+                        "status": t.status,
+                        "due": t.due,
+                    }
+                    for t in carded
+                ],
+            },
+            "overdue": [o.to_dict() for o in overdue],
+            "hot": {
+                "categories": list(stats.by_category)[:5],
+                "units": list(stats.by_unit)[:5],
+                "knowledge": [
+                    {"kb_id": kb_id, "question": questions.get(kb_id, kb_id), "count": count}
+                    for kb_id, count in kb_counts.most_common(10)
+                ],
+            },
+            "urgent": [
+                {
+                    "number": t.number,
+                    "category": t.category,
+                    "unit": t.unit_code,
+                    "status": t.status,
+                    "due": t.due,
+                    "created_at": local_iso(t.created_at, tz),
+                }
+                for t in urgent
+            ],
+            "callbacks": [
+                {
+                    "number": t.number,
+                    "phone": who(t),
+                    "unit": t.unit_code,
+                    "reason": cb.reason,
+                    "created_at": local_iso(cb.created_at, tz),
+                }
+                for cb, t in callbacks
+            ],
+            "unit_names": {code: unit_name(code) for code in units},
+            "rating_of": {t.number: rating_of[t.id] for t in tickets if t.id in rating_of},
+        }
+
+
+# ---------------------------------------------------------------- pages

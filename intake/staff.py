@@ -1,0 +1,132 @@
+"""The hotline's staff: who may sign in to the office's pages, with which role, and login throttling.
+
+Roles: ``admin`` (the hotline's administrator: everything), ``office`` (the hotline office: the
+dashboard, the call-back queue), ``unit_editor`` and ``unit_reviewer`` (one unit's knowledge entries;
+they carry ``unit_code``). Passwords are hashed with werkzeug's ``generate_password_hash`` (scrypt with
+a random salt, the hash string names its method so stronger ones can be introduced later) and checked
+with ``check_password_hash`` (a constant-time comparison).
+
+Failed logins are counted with the ``limits`` library per username and per client address, in Redis
+when ``HOTLINE_REDIS_URL`` is set (every worker sees the same count), in memory otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import Boolean, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from intake.db import Base
+from intake.models import utcnow
+
+log = logging.getLogger(__name__)
+
+ROLES = ("admin", "office", "unit_editor", "unit_reviewer")
+UNIT_ROLES = ("unit_editor", "unit_reviewer")
+MIN_PASSWORD = 10
+LOGIN_FAILURES = "5/15 minutes"  # per username and per client address
+
+# Checked when the username is unknown, so a wrong name costs the same time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a password of anyone")
+
+
+class StaffError(ValueError):
+    """A user that cannot be created as asked (bad role, short password, name taken)."""
+
+
+class StaffUser(Base):
+    """One person of the hotline office or of a handling unit who signs in to the web pages."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))  # admin | office | unit_editor | unit_reviewer
+    unit_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column()
+
+
+def normalise_username(username: str) -> str:
+    return (username or "").strip().lower()
+
+
+def add_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    now: datetime,
+    unit_code: str | None = None,
+) -> StaffUser:
+    """Create a user; refuses an unknown role, a unit role without a unit, a short password, a taken name."""
+    name = normalise_username(username)
+    if not name or len(name) > 64:
+        raise StaffError("用户名不能为空，且不超过64个字符")
+    if role not in ROLES:
+        raise StaffError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+    if role in UNIT_ROLES and not unit_code:
+        raise StaffError(f"role {role} needs --unit CODE")
+    if role not in UNIT_ROLES and unit_code:
+        raise StaffError(f"role {role} belongs to no unit; drop --unit")
+    if len(password or "") < MIN_PASSWORD:
+        raise StaffError(f"password too short: at least {MIN_PASSWORD} characters")
+    if session.scalar(select(func.count()).where(StaffUser.username == name)):
+        raise StaffError(f"user {name!r} exists already")
+    user = StaffUser(
+        username=name,
+        password_hash=generate_password_hash(password),
+        role=role,
+        unit_code=unit_code,
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str, now: datetime) -> StaffUser | None:
+    """The active user with this name and password (its last login set to ``now``), else ``None``."""
+    user = session.scalar(select(StaffUser).where(StaffUser.username == normalise_username(username)))
+    if user is None or not user.active:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or ""):
+        return None
+    user.last_login_at = now
+    return user
+
+
+class LoginThrottle:
+    """At most five failed logins per 15 minutes for one username, and for one client address."""
+
+    def __init__(self, redis_url: str | None, namespace: str, limit: str = LOGIN_FAILURES) -> None:
+        self.strategy = MovingWindowRateLimiter(storage_from_string(redis_url or "memory://"))
+        self.limit = parse(limit)
+        # Keys of one deployment (or one test) do not collide with another's in a shared Redis
+        self.namespace = namespace
+
+    def _keys(self, username: str, address: str) -> list[tuple[str, str]]:
+        return [("user", normalise_username(username)), ("addr", address or "unknown")]
+
+    def blocked(self, username: str, address: str) -> bool:
+        """Whether this username or this address has used up its failed attempts."""
+        return not all(
+            self.strategy.test(self.limit, self.namespace, "login", kind, key)
+            for kind, key in self._keys(username, address)
+        )
+
+    def failed(self, username: str, address: str) -> None:
+        """Count one failed attempt against the username and the address."""
+        for kind, key in self._keys(username, address):
+            self.strategy.hit(self.limit, self.namespace, "login", kind, key)
+        log.warning("failed staff login for %r", normalise_username(username)[:64])
