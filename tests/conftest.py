@@ -46,6 +46,23 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def _dispose_databases(monkeypatch):
+    """Close every database pool a test opened, however it built its hotline: a PostgreSQL connection
+    left to the garbage collector is a ResourceWarning, which this suite treats as an error."""
+    opened: list[Database] = []
+    original = Database.__init__
+
+    def recording_init(self, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(Database, "__init__", recording_init)
+    yield
+    for db in opened:
+        db.dispose()
+
+
 @pytest.fixture
 def settings(database_url, tmp_path) -> Settings:
     return Settings.from_env(
