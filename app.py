@@ -57,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["hotline"] = hotline
 
     from channels import api, kb_public, office, security, sms, survey_page, unit_api, voice, webchat, wechat
+    from channels import callbacks as callback_calls
 
     security.install(app, hotline.settings)
 
@@ -69,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(unit_api.bp)
     app.register_blueprint(survey_page.bp)
     app.register_blueprint(office.bp)
+    app.register_blueprint(callback_calls.bp)
     return app
 
 

@@ -19,6 +19,7 @@ from types import FrameType
 
 import click
 
+from channels.callbacks import place_due_calls
 from channels.senders import build_senders
 from intake.outbox import Sender
 from intake.service import Hotline
@@ -47,6 +48,7 @@ class Worker:
                 "handoffs": self._handoffs,
                 "reminders": lambda: len(supervision.send_reminders(self.hotline.lifecycle)),
                 "cards": lambda: len(supervision.update_cards(self.hotline.lifecycle)),
+                "callbacks": lambda: place_due_calls(self.hotline),
             }
 
     def _handoffs(self) -> int:
@@ -85,7 +87,7 @@ class Worker:
 @click.option("--interval", default=5.0, show_default=True, help="Seconds to rest when idle.")
 @click.pass_obj
 def worker_command(hotline_factory: Callable[[], Hotline], once: bool, interval: float) -> None:
-    """Run the background jobs: outbox, silent chats, surveys, hand-offs, reminders, cards."""
+    """Run the background jobs: outbox, chats, surveys, hand-offs, reminders, cards, call-backs."""
     hotline = hotline_factory()
     senders = build_senders(hotline.settings)
     missing = {"sms", "wechat"} - set(senders)
