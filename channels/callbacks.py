@@ -82,11 +82,12 @@ def place_due_calls(line: Hotline, client_factory: Callable[[Settings], Client] 
     now = line.clock()
     if not callbacks.may_call(now):
         return 0
-    if not (settings.public_url and settings.twilio_from_number and settings.twilio_account_sid):
-        log.warning("call-backs need HOTLINE_PUBLIC_URL, TWILIO_ACCOUNT_SID and TWILIO_FROM_NUMBER")
-        return 0
     with line.db.session() as session:
         due = [(d.request.id, d.attempt) for d in callbacks.due(session, now)]
+    if due and not (settings.public_url and settings.twilio_from_number and settings.twilio_account_sid):
+        # said only when a call is owed, so an idle worker without Twilio does not fill the log
+        log.warning("call-backs need HOTLINE_PUBLIC_URL, TWILIO_ACCOUNT_SID and TWILIO_FROM_NUMBER")
+        return 0
     client: Client | None = None
     placed = 0
     for survey_id, attempt in due:
