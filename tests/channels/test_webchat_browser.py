@@ -8,31 +8,19 @@ so the expected text is taken from the API's own response, never written into th
 from __future__ import annotations
 
 import json
-import os
 import re
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, Route, expect
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from intake.messages import Message
 from intake.models import Ticket
+from tests.browser import TIMEOUT_MS, chromium, served
 from tests.contract import EXAMPLES
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-]
 PHONE = {"width": 390, "height": 844}
-TIMEOUT_MS = 30_000  # the first message of a run builds the knowledge index and loads the encoder
 
 LABEL_TEXT = "请输入您要咨询或反映的事项"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -40,27 +28,14 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI runs these tests")
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def server(app) -> Iterator[str]:
-    """The app on a real HTTP server in a background thread; yields its base URL."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with served(app) as url:
+        yield url
 
 
 def _open(browser: Browser, server: str, errors: list[str]):
