@@ -9,22 +9,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from channels.security import hotline
 from intake.conversations import InProgress
 from intake.messages import Message
-from intake.service import Hotline
 from intake.status import not_found_reply
 
 bp = Blueprint("api", __name__)
 
 MAX_FIELD = 10_000  # characters of text accepted in one message; longer bodies are refused whole
 API_CHANNELS = {"web", "api"}
-
-
-def hotline() -> Hotline:
-    return current_app.extensions["hotline"]
 
 
 def _error(status: int, message: str, **extra: Any):

@@ -43,11 +43,12 @@ from sqlalchemy import select
 
 import intake.staff  # noqa: F401  (registers staff_users on Base.metadata when the app loads)
 from channels.security import hotline
-from intake.dashboard import PHONE_CHANNELS, final_ratings, local_iso, summarise
+from intake.dashboard import final_ratings, local_iso, summarise
 from intake.models import Ticket
 from intake.privacy import mask_phone
 from intake.staff import LoginThrottle, StaffUser, authenticate
 from intake.stats import period_bounds
+from intake.tickets import citizen_phone
 
 bp = Blueprint(
     "office",
@@ -287,7 +288,7 @@ def export_csv():
             [
                 t.number, local_iso(t.created_at, tz), t.channel, t.category or "", t.disposition, t.status,
                 t.unit_code or "", t.due or "", local_iso(t.replied_at, tz) or "", t.card or "",
-                ratings.get(t.id, ""), mask_phone(t.sender) if t.channel in PHONE_CHANNELS else "",
+                ratings.get(t.id, ""), mask_phone(phone) if (phone := citizen_phone(t)) else "",
             ]
         )  # fmt: skip
     # A BOM so that Excel, which the offices use, reads the Chinese as UTF-8

@@ -16,6 +16,7 @@ from intake.models import Ticket
 from intake.privacy import mask_phone
 from intake.service import Hotline
 from intake.stats import compute, period_bounds
+from intake.tickets import citizen_phone
 from kb.models import KbEntry
 from routing import supervision
 from routing.lifecycle import OPEN
@@ -24,7 +25,6 @@ from routing.surveys import CallbackRequest, SurveyRequest
 
 SATISFIED = ("满意", "基本满意")
 RATED = ("answered", "defaulted")  # a citizen's rating, or the pack's rule for silence
-PHONE_CHANNELS = ("voice", "sms")
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -115,7 +115,8 @@ def summarise(line: Hotline, start: date, end: date) -> dict[str, Any]:
             return units.get(code or "", code or "未指定")
 
         def who(ticket: Ticket) -> str:
-            return mask_phone(ticket.sender) if ticket.channel in PHONE_CHANNELS else "（非电话渠道）"
+            phone = citizen_phone(ticket)
+            return mask_phone(phone) if phone else "（非电话渠道）"
 
         return {
             "period": {"from": start.isoformat(), "to": end.isoformat()},

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from intake.models import Ticket
 from intake.pipeline import format_due
-from intake.tickets import find_ticket
+from intake.tickets import citizen_phone, find_ticket
 
 STAGES = {
     "registered": "已登记",
@@ -94,16 +94,11 @@ def parse_status_query(text: str) -> StatusQuery | None:
     return StatusQuery(found.group(0), check.group(1) if check else None)
 
 
-def _phone_digits(ticket: Ticket) -> str | None:
-    digits = re.sub(r"\D", "", ticket.sender or "")
-    return digits if ticket.channel in ("voice", "sms") and len(digits) >= 7 else None
-
-
 def proven(ticket: Ticket, *, channel: str | None, sender: str | None, check: str | None) -> bool:
     """Whether the asker proved the ticket is theirs."""
     if sender and channel and ticket.channel == channel and ticket.sender == sender:
         return True
-    phone = _phone_digits(ticket)
+    phone = re.sub(r"\D", "", citizen_phone(ticket) or "")
     return bool(check and phone and phone[-4:] == check)
 
 

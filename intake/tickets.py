@@ -9,6 +9,7 @@ day row, so concurrent workers never draw the same number.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,6 +63,15 @@ def create_ticket(
     session.add(ticket)
     session.flush()
     return ticket
+
+
+PHONE_CHANNELS = ("voice", "sms")
+
+
+def citizen_phone(ticket: Ticket) -> str | None:
+    """The number the citizen called or texted from (voice and SMS only; a withheld ID is none)."""
+    digits = re.sub(r"\D", "", ticket.sender or "")
+    return ticket.sender if ticket.channel in PHONE_CHANNELS and len(digits) >= 7 else None
 
 
 def find_ticket(session: Session, number: str) -> Ticket | None:

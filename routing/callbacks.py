@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from intake.models import ChannelEvent, Ticket, TicketEvent
 from intake.preferences import wants_surveys
+from intake.tickets import PHONE_CHANNELS, citizen_phone
 from routing.lifecycle import HIDDEN, redact
 from routing.surveys import UNSATISFIED, CallbackRequest, SurveyRequest, Surveys, Verdict, parse_rating
 
@@ -51,7 +52,6 @@ FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
 UNREACHABLE = "电话回访未接通"
 CHANNEL = "callback"  # ``channel_events.channel`` of everything here
 MAX_REASON = 500
-_PHONE = re.compile(r"^\+?\d{5,15}$")
 
 
 def in_calling_hours(
@@ -112,7 +112,7 @@ class CallBacks:
 
     def wants_call(self, session: Session, request: SurveyRequest, ticket: Ticket, now: datetime) -> bool:
         """Whether this survey is one the rule above calls about (attempts aside)."""
-        if request.status != "asked" or not _PHONE.match(request.recipient or ""):
+        if request.status != "asked" or citizen_phone(ticket) is None:
             return False
         if not wants_surveys(session, "sms", request.recipient):
             return False
@@ -137,7 +137,7 @@ class CallBacks:
         candidates = session.execute(
             select(SurveyRequest, Ticket)
             .join(Ticket, Ticket.id == SurveyRequest.ticket_id)
-            .where(SurveyRequest.status == "asked", Ticket.channel.in_(("voice", "sms")))
+            .where(SurveyRequest.status == "asked", Ticket.channel.in_(PHONE_CHANNELS))
             .order_by(SurveyRequest.asked_at, SurveyRequest.id)
         ).all()
         due: list[Due] = []

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from intake.db import Database
 from intake.models import Ticket, TicketEvent
 from intake.status import STAGES
+from intake.tickets import citizen_phone
 from routing.handoff import Handoff, HandoffReport
 from routing.models import Unit
 from routing.policy import Deadline, Limit, Policy
@@ -407,12 +408,6 @@ def redact(text: str | None) -> str | None:
         text = pattern.sub(HIDDEN, text)
     text = _NAME.sub(lambda m: m.group(1) + HIDDEN, text)
     return _DOOR.sub(lambda m: (m.group(2) or "") + HIDDEN if m.group(2) else HIDDEN + m.group(1), text)
-
-
-def citizen_phone(ticket: Ticket) -> str | None:
-    """The number the citizen called or texted from, for a unit to call back (voice and SMS only)."""
-    digits = re.sub(r"\D", "", ticket.sender or "")
-    return ticket.sender if ticket.channel in ("voice", "sms") and len(digits) >= 7 else None
 
 
 def local_iso(moment: datetime | None, tz: ZoneInfo) -> str | None:
@@ -898,7 +893,7 @@ class Lifecycle:
         now = self._now(now)
         self._require(ticket, ("replied", "reviewed"), "记录评价")
         ratings = self.policy.survey.ratings
-        allowed = ratings.values if ratings else ("满意", "基本满意", "不满意")
+        allowed = self.policy.survey.rating_values
         if rating not in allowed:
             raise InvalidInput("rating", f"评价应为 {' / '.join(allowed)} 之一")
         ticket.status = "surveyed"

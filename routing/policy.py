@@ -34,7 +34,8 @@ DECLINE_CODES = (
 )  # fmt: skip
 LIMIT_UNITS = ("working_days", "working_hours", "hours", "minutes")
 CARD_COLOURS = ("green", "yellow", "red")
-OFF_HOURS = ("voicemail",)  # what the hotline does outside staffed hours
+OFF_HOURS = ("voicemail",)
+DEFAULT_RATINGS = ("满意", "基本满意", "不满意")  # what the hotline does outside staffed hours
 
 
 class PolicyError(ValueError):
@@ -225,6 +226,11 @@ class Survey:
     no_reply: NoReply | None = None
     rehandle: Rehandle | None = None
     person_follow_up: FollowUp | None = None
+
+    @property
+    def rating_values(self) -> tuple[str, ...]:
+        """The pack's ratings, or the usual three where the regulation names none (001)."""
+        return self.ratings.values if self.ratings else DEFAULT_RATINGS
 
 
 @dataclass(frozen=True)

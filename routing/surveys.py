@@ -31,7 +31,6 @@ from routing.policy import Policy
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RATINGS = ("满意", "基本满意", "不满意")
 UNSATISFIED = "不满意"
 # how long a survey without a silence rule stays open for an answer before it is left unanswered
 OPEN_FOR = timedelta(days=7)
@@ -89,7 +88,7 @@ class Verdict:
 
 
 def ratings(policy: Policy) -> tuple[str, ...]:
-    return policy.survey.ratings.values if policy.survey.ratings else DEFAULT_RATINGS
+    return policy.survey.rating_values
 
 
 def survey_channel(ticket: Ticket) -> str:

@@ -124,3 +124,19 @@ def test_web_chat_page_is_served_in_chinese(client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'lang="zh-CN"' in html and 'aria-live="polite"' in html and "<label" in html
+
+
+def test_a_message_still_being_worked_on_elsewhere_gets_409_and_is_not_processed_twice(
+    client, demo, monkeypatch
+):
+    from intake import conversations
+    from intake.models import InboundMessage
+
+    monkeypatch.setattr(conversations, "AWAIT_SECONDS", 0.2)
+    with demo.db.session() as session:  # another worker took this message a moment ago
+        session.add(InboundMessage(channel="web", channel_msg_id="m-busy", sender="s-busy", text="路灯坏了",
+                                   received_at=demo.clock(), status="received"))  # fmt: skip
+        session.commit()
+    body = {"text": "路灯坏了", "sender": "s-busy", "message_id": "m-busy"}
+    response = client.post("/api/v1/messages", json=body)
+    assert response.status_code == 409 and "正在处理" in response.json["error"]
