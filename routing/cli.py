@@ -57,6 +57,7 @@ def show_command(name: str) -> None:
     _show_survey(pack)
     _show_hours(pack)
     _show_supervision(pack)
+    _show_knowledge(pack)
 
 
 NOT_SET = "-"  # the regulation says nothing about this
@@ -164,3 +165,9 @@ def _show_supervision(pack: policies.Policy) -> None:
         _row(f"{card.colour} card", rules[0], card.basis)
         for rule in rules[1:]:
             _row("", f"or {rule}", None)
+
+
+def _show_knowledge(pack: policies.Policy) -> None:
+    click.echo("\nknowledge")
+    limit = pack.knowledge.question_within
+    _row("unit answers within", limit.describe() if limit else NOT_SET, pack.knowledge.basis)

@@ -6,7 +6,8 @@ values win; lists are replaced), so the language patterns shared by all jurisdic
 
 Besides what triage needs (categories and deadlines, emergency lines, redirects, declines), a pack
 carries the rest of its regulation's per-jurisdiction rules: ``handling`` (signing, returning and
-extending tickets), ``survey`` (ratings, silence, re-handling), ``hours`` and ``supervision`` (cards).
+extending tickets), ``survey`` (ratings, silence, re-handling), ``hours``, ``supervision`` (cards) and
+``knowledge`` (how fast a unit answers a knowledge question).
 Each is optional: where a regulation is silent the section, or the field, is left empty.
 """
 
@@ -287,6 +288,14 @@ class Supervision:
 
 
 @dataclass(frozen=True)
+class Knowledge:
+    """Who keeps the knowledge base current: how fast a unit must answer a knowledge question (知识提问)."""
+
+    question_within: Limit | None = None  # None: the regulation sets no limit
+    basis: str | None = None
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     title: str
@@ -314,6 +323,7 @@ class Policy:
     survey: Survey = field(default_factory=Survey)
     hours: Hours = field(default_factory=Hours)
     supervision: Supervision = field(default_factory=Supervision)
+    knowledge: Knowledge = field(default_factory=Knowledge)
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -595,6 +605,18 @@ def _hours(r: _Reader) -> Hours:
     return Hours(always_staffed=always, staffed=tuple(windows), off_hours=off_hours, basis=r.basis(at, spec))
 
 
+def _knowledge(r: _Reader) -> Knowledge:
+    at = ("knowledge",)
+    spec = r.section(at, ("question_within", "basis"))
+    if spec is None:
+        return Knowledge()
+    own = r.basis(at, spec)
+    return Knowledge(
+        question_within=r.limit((*at, "question_within"), basis=own or "", units=("working_days", "hours")),
+        basis=own,
+    )
+
+
 def _supervision(r: _Reader) -> Supervision:
     at = ("supervision",)
     if r.section(at, ("cards",)) is None:
@@ -781,6 +803,7 @@ def load(name_or_path: str) -> Policy:
         survey=_survey(r),
         hours=_hours(r),
         supervision=_supervision(r),
+        knowledge=_knowledge(r),
         source=path,
         raw=data,
     )

@@ -152,6 +152,12 @@ FIELDS = [
         [("yellow", None, None), ("red", None, None)],
     ),
     ("003 第二十四条(一)", "so no card can be computed", lambda p: p.supervision.card(5, 30), None),
+    (
+        "003 第十五条(二)",
+        "a unit completes a knowledge question within 3 working days",
+        lambda p: (p.knowledge.question_within, p.knowledge.basis),
+        (Limit(working_days=3, basis="003 第十五条(二)"), "003 第十五条(二)"),
+    ),
 ]
 
 
