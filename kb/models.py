@@ -5,12 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from intake.db import Base
 
 STATUSES = ("draft", "submitted", "published", "archived")
+KINDS = ("answer", "service", "notice")  # a plain answer; a public service (办事); a notice with a window
+# 003 第十五条(三)2: what a service entry states, in the order editors fill it in
+SERVICE_FIELDS = (
+    "office", "address", "phone", "hours", "conditions", "materials", "steps", "time_limit", "fees",
+)  # fmt: skip
 
 
 def utcnow() -> datetime:
@@ -36,9 +41,21 @@ class KbEntry(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    kind: Mapped[str] = mapped_column(String(16), default="answer")
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    service: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    review_every_days: Mapped[int | None] = mapped_column(Integer)  # None: no periodic review
+    reviewed_on: Mapped[date | None] = mapped_column(Date)  # last published or confirmed
+    # A change to a published entry waits here (draft, then submitted) while the published text
+    # keeps answering; publishing copies the version's content onto the row.
+    pending_version: Mapped[int | None] = mapped_column(Integer)
+    pending_status: Mapped[str | None] = mapped_column(String(16))
+    versions: Mapped[list[KbEntryVersion]] = relationship(
+        cascade="all, delete-orphan", order_by="KbEntryVersion.number"
+    )
 
     def to_record(self) -> dict[str, Any]:
-        """The entry in the import/export format."""
+        """The entry's live content in the import/export format (dates as ISO text)."""
         return {
             "id": self.public_id,
             "unit": self.unit_code,
@@ -49,7 +66,60 @@ class KbEntry(Base):
             "spoken_answer": self.spoken_answer,
             "valid_from": self.valid_from.isoformat() if self.valid_from else None,
             "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "kind": self.kind or "answer",
+            "tags": list(self.tags or []),
+            "service": dict(self.service or {}),
+            "review_every_days": self.review_every_days,
         }
+
+    def apply(self, record: dict[str, Any]) -> list[str]:
+        """Copy a checked record (``kb.records.check_record``) onto the row; return the fields changed."""
+        values = {
+            "unit_code": record["unit"],
+            "question": record["question"],
+            "answer": record["answer"],
+            "alt_questions": list(record["alt_questions"]),
+            "keywords": list(record["keywords"]),
+            "spoken_answer": record["spoken_answer"],
+            "valid_from": _as_date(record["valid_from"]),
+            "valid_until": _as_date(record["valid_until"]),
+            "kind": record.get("kind") or "answer",
+            "tags": list(record.get("tags") or []),
+            "service": dict(record.get("service") or {}),
+            "review_every_days": record.get("review_every_days"),
+        }
+        changed = []
+        for key, value in values.items():
+            if getattr(self, key) != value:
+                setattr(self, key, value)
+                changed.append("unit" if key == "unit_code" else key)
+        return changed
+
+
+def _as_date(value: date | str | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def as_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A checked record with its dates as ISO text: how versions store content (JSON)."""
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in record.items()}
+
+
+class KbEntryVersion(Base):
+    """Every saved change of an entry: its whole content then, who saved it and what changed."""
+
+    __tablename__ = "kb_entry_versions"
+    __table_args__ = (UniqueConstraint("entry_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("kb_entries.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16))  # the workflow step this version was saved at
+    author: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)  # the editor's comment, or what the step was
+    changed: Mapped[list[str]] = mapped_column(default=list)  # fields that differ from before
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class KbRevision(Base):

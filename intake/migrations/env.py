@@ -6,7 +6,10 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import intake.staff  # noqa: F401
+import intake.staff_tokens  # noqa: F401
+import kb.audit  # noqa: F401
 import kb.models  # noqa: F401  (registers the tables on Base.metadata)
+import kb.questions  # noqa: F401
 import routing.models  # noqa: F401
 import routing.surveys  # noqa: F401
 from intake import models  # noqa: F401

@@ -405,7 +405,9 @@ def test_jsonl_export_is_one_record_per_line_sorted_by_id(cli, units, tmp_path):
     path = tmp_path / "export.jsonl"
     cli("kb", "export", str(path))
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    assert records == sorted(ENTRIES, key=lambda e: e["id"])
+    # fields a file leaves out come back with their defaults
+    defaults = {"kind": "answer", "tags": [], "service": {}, "review_every_days": None}
+    assert records == [{**e, **defaults} for e in sorted(ENTRIES, key=lambda e: e["id"])]
     assert "社保卡" in path.read_text(encoding="utf-8")  # not \u escapes
 
 
