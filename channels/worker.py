@@ -23,6 +23,7 @@ from channels.callbacks import place_due_calls
 from channels.senders import build_senders
 from intake.outbox import Sender
 from intake.service import Hotline
+from kb import questions
 from routing import supervision
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class Worker:
                 "reminders": lambda: len(supervision.send_reminders(self.hotline.lifecycle)),
                 "cards": lambda: len(supervision.update_cards(self.hotline.lifecycle)),
                 "callbacks": lambda: place_due_calls(self.hotline),
+                "knowledge": lambda: questions.flag_overdue_job(self.hotline.db, self.hotline.clock()),
             }
 
     def _handoffs(self) -> int:
@@ -87,7 +89,7 @@ class Worker:
 @click.option("--interval", default=5.0, show_default=True, help="Seconds to rest when idle.")
 @click.pass_obj
 def worker_command(hotline_factory: Callable[[], Hotline], once: bool, interval: float) -> None:
-    """Run the background jobs: outbox, chats, surveys, hand-offs, reminders, cards, call-backs."""
+    """Run the background jobs: outbox, chats, surveys, hand-offs, reminders, cards, call-backs, knowledge."""
     hotline = hotline_factory()
     senders = build_senders(hotline.settings)
     missing = {"sms", "wechat"} - set(senders)

@@ -11,7 +11,7 @@ from intake.service import Hotline
 from tests.conftest import _empty_tables
 from tests.fakes import fake_twilio
 
-JOBS = ("outbox", "sweep", "surveys", "handoffs", "reminders", "cards", "callbacks")
+JOBS = ("outbox", "sweep", "surveys", "handoffs", "reminders", "cards", "callbacks", "knowledge")
 
 
 @pytest.fixture
