@@ -258,11 +258,12 @@ def _said(outcome: Outcome) -> str:
 def render(call: Call, outcome: Outcome) -> VoiceResponse:
     """The TwiML for the pipeline's decision on ``call.turn``."""
     response = VoiceResponse()
-    if outcome.action == "transfer" and outcome.transfer_to:
+    number = _dial_number(outcome.transfer_to) if outcome.transfer_to else ""
+    if outcome.action == "transfer" and any(c.isdigit() for c in number):
         line = outcome.transfer_to
         say(response, _said(outcome))
         url = call.url("dialed", t=call.turn + 1, to=line)
-        response.dial(action=url, method="POST", timeout=DIAL_TIMEOUT).number(_dial_number(line))
+        response.dial(action=url, method="POST", timeout=DIAL_TIMEOUT).number(number)
     elif outcome.action == "ask":
         _listen(call, response, _said(outcome), "s")
     elif outcome.action == "clarify":
@@ -275,7 +276,7 @@ def render(call: Call, outcome: Outcome) -> VoiceResponse:
         _menu(call, response, _said(outcome) + (SMS_SENT if call.phone else "") + again)
     elif outcome.action == "status" and outcome.ticket is None:
         _menu(call, response, NOT_FOUND.format(digits=digits_aloud(call.number or "")))
-    else:  # answer, redirect, decline, a status found
+    else:  # answer, redirect, decline, a status found; a utility line with no number: its guidance
         _menu(call, response, _said(outcome))
     return response
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from intake.demo import load_demo
-from intake.evaluation import evaluate, format_report, load_cases
+from intake.evaluation import evaluate, format_report, load_cases, relabeller
 from intake.stats import compute
 
 
@@ -105,21 +105,7 @@ def sweep_command(hotline_factory) -> None:
 def evaluate_command(hotline_factory, path: Path, show_errors: bool) -> None:
     """Print recall and precision per class of triage on a labelled set (JSON Lines)."""
     hotline = hotline_factory()
-    enabled = {f"redirect:{r.code}" for r in hotline.policy.redirects} | {
-        f"decline:{r.code}" for r in hotline.policy.declines
-    }
-    # a line the pack does not transfer to goes to its fallback (96333 → 119; under 001, 119 → 110)
-    lines = {
-        f"transfer:{line.matched or line.number}": f"transfer:{line.number}"
-        for line in hotline.policy.emergency_lines
-    }
-
-    def relabel(expected: str) -> str:
-        # what this pack does with a class its regulation does not name
-        if expected.startswith(("redirect:", "decline:")) and expected not in enabled:
-            return "accept"
-        return lines.get(expected, expected)
-
+    relabel = relabeller(hotline.policy)  # what this pack does with classes its regulation does not name
     report = evaluate(load_cases(path), hotline.decide, relabel)
     click.echo(f"{path}: {report.total} cases, policy {hotline.policy.name}\n")
     click.echo(format_report(report))

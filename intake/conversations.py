@@ -36,6 +36,7 @@ from intake.tickets import create_ticket, find_ticket
 from kb.gaps import record_gap
 from kb.search import Hit, KnowledgeBase, SearchIndex
 from routing import rules
+from routing.keyitems import link_same_incident
 from routing.surveys import Surveys, parse_rating
 from routing.units import UnitCatalogue
 
@@ -466,6 +467,8 @@ class Intake:
         conv.state = {"last": ticket.number}
         if outcome.action != "ticket":
             return outcome
+        if self.similarity is not None:  # 000 第十四条: one incident reported by many people in a day
+            link_same_incident(session, ticket, self.triage.policy, self.similarity, ctx.now, self.triage.tz)
         info = TicketInfo(
             number=ticket.number, category=ticket.category, unit=ticket.unit_code, due=ticket.due
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from intake.messages import Outcome
+from routing.policy import Policy
 
 
 @dataclass
@@ -72,6 +73,34 @@ class Report:
         return [e for e in self.errors if e[3].startswith("transfer:") and not e[2].startswith("transfer:")]
 
 
+EMERGENCY_NUMBERS = {"110", "119", "120", "122", "96333"}
+
+
+def relabeller(policy: Policy) -> Callable[[str], str]:
+    """What ``policy`` should do with each expected class, where the set's label assumes another pack.
+
+    A redirect or decline the regulation does not name is an accepted matter; an emergency line the pack
+    does not enable goes to its fallback (96333 → 119; under 001, 119 → 110); a utility line the pack
+    does not enable (004 第十条(一) only) is an accepted matter, registered as urgent.
+    """
+    enabled = {f"redirect:{r.code}" for r in policy.redirects} | {
+        f"decline:{r.code}" for r in policy.declines
+    }
+    lines = {
+        f"transfer:{line.matched or line.number}": f"transfer:{line.number}"
+        for line in policy.emergency_lines
+    }
+
+    def relabel(expected: str) -> str:
+        if expected.startswith(("redirect:", "decline:")) and expected not in enabled:
+            return "accept"
+        if expected.startswith("transfer:") and expected not in lines:
+            return expected if expected.removeprefix("transfer:") in EMERGENCY_NUMBERS else "accept"
+        return lines.get(expected, expected)
+
+    return relabel
+
+
 def evaluate(cases: Iterable[Case], decide: Callable[[str], Outcome],
              relabel: Callable[[str], str] = lambda c: c) -> Report:  # fmt: skip
     """Run ``decide`` on every case; ``relabel`` maps expected classes a pack does not have."""
@@ -118,7 +147,9 @@ def format_report(report: Report) -> str:
     support = sum(r["support"] for r in transfers)
     any_transfer = support - len([e for e in report.missed_emergencies()])
     lines.append("")
+    right_line = sum(r["recall"] * r["support"] for r in transfers if r["recall"] is not None)
     lines.append(f"emergencies transferred (any line): {any_transfer}/{support}")
+    lines.append(f"emergencies transferred to the right primary line: {round(right_line)}/{support}")
     lines.append(f"non-emergencies transferred: {len(report.false_transfers())}")
     if report.category_accuracy is not None:
         lines.append(f"category accuracy on accepted matters: {report.category_accuracy:.2f}")

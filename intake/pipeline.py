@@ -25,7 +25,7 @@ from kb.search import Hit, SearchIndex, Thresholds
 from kb.search import decide as kb_decide
 from routing import rules
 from routing.emergency import SemanticEmergency
-from routing.policy import Policy
+from routing.policy import EmergencyLine, Policy
 from routing.units import UnitCatalogue
 from routing.workdays import WorkdayCalendar, due_date
 
@@ -156,15 +156,18 @@ def emergency_step(triage: Triage, ctx: Context) -> Outcome | None:
     found = rules.detect_emergency(ctx.match, triage.policy, triage.semantic)
     if not found:
         return None
-    names = dict(zip(found.lines, found.names, strict=True))
-    primary = f"{found.primary}{names[found.primary]}"
-    if ctx.channel in TEXT_CHANNELS:
-        reply = f"情况紧急！请立即拨打{primary}电话求助，12345热线无法出警或派车。"
-        others = [f"{n}{names[n]}" for n in found.lines[1:]]
-        if others:
-            reply += f"如有需要，也可拨打{'、'.join(others)}。"
+    first, rest = found.found[0], found.found[1:]
+    if first.utility:
+        # a public-utility line (004 第十条(一)): its guidance says how to reach it, with or without a number
+        reply = first.guidance or f"请拨打{_line_label(first)}。"
+        if first.dial and ctx.channel not in TEXT_CHANNELS:
+            reply = f"您反映的事项由{first.name}受理，现在为您转接{_line_label(first)}，请不要挂机。"
+    elif ctx.channel in TEXT_CHANNELS:
+        reply = f"情况紧急！请立即拨打{_line_label(first)}电话求助，12345热线无法出警或派车。"
     else:
-        reply = f"您反映的情况紧急，现在为您转接{primary}，请不要挂机。"
+        reply = f"您反映的情况紧急，现在为您转接{_line_label(first)}，请不要挂机。"
+    if rest and ctx.channel in TEXT_CHANNELS:
+        reply += f"如有需要，也可拨打{'、'.join(_line_label(line) for line in rest)}。"
     return Outcome(
         action="transfer",
         reply=reply,
@@ -174,6 +177,12 @@ def emergency_step(triage: Triage, ctx: Context) -> Outcome | None:
         urgent=True,
         basis=found.basis,
     )
+
+
+def _line_label(line: EmergencyLine) -> str:
+    """How a line is named to the citizen: 119消防报警, 95598供电服务热线, 供水服务热线 (no number)."""
+    number = line.dial if line.utility else line.number
+    return f"{number}{line.name}"
 
 
 def redirect_step(triage: Triage, ctx: Context) -> Outcome | None:
@@ -222,12 +231,18 @@ def knowledge_step(triage: Triage, ctx: Context) -> Outcome | None:
 
 def ticket_step(triage: Triage, ctx: Context) -> Outcome:
     category = triage.category(ctx)
-    if category not in triage.policy.categories:
+    filed = triage.policy.file_as.get(category)  # a kind the regulation does not name (praise)
+    if filed:
+        category = filed.category
+    elif category not in triage.policy.categories:
         category = "help" if category != "consult" else "consult"
     urgent = triage.urgent(ctx)
     choice = ctx.units.choose(ctx.match)
     due, basis = triage.deadline(category, urgent, ctx.now)
     reply = triage.policy.ticket_reply.format(unit=choice.name, due=format_due(due))
+    if filed:
+        basis = "; ".join(b for b in (filed.basis, basis) if b) or None
+        reply = (filed.reply or "").format(unit=choice.name) + reply
     if urgent:
         reply = "您反映的事项属于紧急事项，将优先处理。" + reply
     return Outcome(

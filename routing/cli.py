@@ -128,6 +128,19 @@ def _show_survey(pack: policies.Policy) -> None:
         _row("person calls back", f"after the {nth} 不满意", follow.basis)
     else:
         _row("person calls back", NOT_SET, None)
+    calls = sv.calls
+    own = calls.basis or "(deployment default)"  # not from the regulation unless it names one
+    windows = ", ".join(f"{a:%H:%M}-{'24:00' if b == time.max else f'{b:%H:%M}'}" for a, b in calls.hours)
+    _row("call-back hours", windows, own)
+    daily = f", at most {calls.per_day} a day" if calls.per_day else ""
+    _row("call-back attempts", f"{calls.attempts}{daily}, {calls.retry_after.describe()} apart", own)
+    _row("call after SMS", f"unanswered for {calls.after_sms.describe()}", own)
+    gone = calls.unreachable
+    if gone:
+        counts = "replied (视为已答复)" if gone.counts_as == "replied" else gone.counts_as
+        _row("unreachable", f"{gone.days} days unanswered count as {counts}", gone.basis)
+    else:
+        _row("unreachable", NOT_SET, None)
 
 
 def _show_hours(pack: policies.Policy) -> None:

@@ -36,6 +36,7 @@ DECLINE_CODES = (
 LIMIT_UNITS = ("working_days", "working_hours", "hours", "minutes")
 CARD_COLOURS = ("green", "yellow", "red")
 OFF_HOURS = ("voicemail",)
+LINE_KINDS = ("emergency", "utility")  # 110/119/120/122/96333, or water/power/gas/heating (004 第十条(一))
 DEFAULT_RATINGS = ("满意", "基本满意", "不满意")  # what the hotline does outside staffed hours
 
 
@@ -121,11 +122,20 @@ class PatternRule:
 
 @dataclass(frozen=True)
 class EmergencyLine:
+    """A line a matter is put through to: an emergency line (110…) or a public-utility line (004 第十条(一)).
+
+    ``number`` is the line's key: the number itself for emergency lines, a name (``water``, ``power``,
+    ``gas``, ``heating``) for utility lines, whose numbers differ by city and company. ``dial`` is empty
+    when the pack knows no number; ``guidance`` then tells the citizen how to reach the line.
+    """
+
     number: str
     name: str
     dial: str
     rule: PatternRule
     matched: str = ""  # the line whose patterns these are, when the pack sends them to ``number`` instead
+    guidance: str | None = None
+    utility: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,6 +229,33 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class Unreachable:
+    """A citizen the call-backs could not reach on ``days`` consecutive days counts as ``counts_as``:
+    ``replied`` (视为已答复: the survey is settled without a rating and the ticket closes) or a rating."""
+
+    days: int
+    counts_as: str = "replied"
+    basis: str | None = None
+
+
+CALL_WINDOWS_DEFAULT = ((time(9), time(12)), (time(14), time(20)))
+
+
+@dataclass(frozen=True)
+class Calls:
+    """How satisfaction call-backs by phone (电话回访) are placed. The defaults are the deployment's
+    (``common.yaml`` states them), not a regulation's: no shipped regulation sets calling hours."""
+
+    hours: tuple[tuple[time, time], ...] = CALL_WINDOWS_DEFAULT  # local time, any day
+    retry_after: Limit = Limit(hours=2)  # an unanswered attempt is tried again this much later
+    attempts: int = 3  # at most this many attempts per survey round
+    per_day: int | None = None  # at most this many on one local day (None: no daily cap)
+    after_sms: Limit = Limit(hours=24)  # an SMS survey's wait before a pack with callback_within calls
+    unreachable: Unreachable | None = None
+    basis: str | None = None  # None: the deployment's choice
+
+
+@dataclass(frozen=True)
 class Survey:
     """How the citizen rates the result (满意度评价) and what follows an unsatisfied rating."""
 
@@ -227,6 +264,7 @@ class Survey:
     no_reply: NoReply | None = None
     rehandle: Rehandle | None = None
     person_follow_up: FollowUp | None = None
+    calls: Calls = field(default_factory=Calls)
 
     @property
     def rating_values(self) -> tuple[str, ...]:
@@ -288,6 +326,27 @@ class Supervision:
 
 
 @dataclass(frozen=True)
+class FiledAs:
+    """Where a matter of a kind the regulation does not name is filed (praise → suggestion), and why."""
+
+    category: str
+    basis: str | None = None
+    reply: str | None = None  # said before the ticket's reply, e.g. thanks for the praise
+
+
+@dataclass(frozen=True)
+class KeyItems:
+    """Matters the office lists as key items (重点事项): one incident reported by many people in a day.
+
+    ``reporters`` is how many different citizens make "many" (000 第十四条 says 一天内多人反映 and gives
+    no number); ``None`` where the regulation names no such rule.
+    """
+
+    reporters: int | None = None
+    basis: str | None = None
+
+
+@dataclass(frozen=True)
 class Knowledge:
     """Who keeps the knowledge base current: how fast a unit must answer a knowledge question (知识提问)."""
 
@@ -324,6 +383,8 @@ class Policy:
     hours: Hours = field(default_factory=Hours)
     supervision: Supervision = field(default_factory=Supervision)
     knowledge: Knowledge = field(default_factory=Knowledge)
+    key_items: KeyItems = field(default_factory=KeyItems)
+    file_as: dict[str, FiledAs] = field(default_factory=dict)
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -503,7 +564,7 @@ def _handling(r: _Reader) -> Handling:
 
 def _survey(r: _Reader) -> Survey:
     at = ("survey",)
-    keys = ("ratings", "callback_within", "no_reply", "rehandle", "person_follow_up")
+    keys = ("ratings", "callback_within", "no_reply", "rehandle", "person_follow_up", "calls")
     if r.section(at, keys) is None:
         return Survey()
 
@@ -563,22 +624,82 @@ def _survey(r: _Reader) -> Survey:
         no_reply=no_reply,
         rehandle=rehandle,
         person_follow_up=follow_up,
+        calls=_calls(r, ratings),
     )
 
 
-def _hours(r: _Reader) -> Hours:
-    at = ("hours",)
-    spec = r.section(at, ("always_staffed", "staffed", "off_hours", "basis"))
+CALLS_KEYS = ("hours", "retry_after", "attempts", "per_day", "after_sms", "unreachable", "basis")
+
+
+def _own_units_win(r: _Reader, parent: dict[str, Any], at: tuple[str, ...], units: tuple[str, ...]) -> None:
+    """A limit the pack sets replaces the base's whole: merged key by key, ``{minutes: 90}`` over
+    common's ``{hours: 2}`` would read as both, so the units the base alone gave are dropped."""
+    spec = parent.get(at[-1])
+    if not isinstance(spec, dict):
+        return
+    own = [u for u in units if u in spec and r.lines.get((*at, u), "").startswith(f"{r.path}:")]
+    if own:
+        parent[at[-1]] = {k: v for k, v in spec.items() if k not in units or k in own}
+
+
+def _calls(r: _Reader, ratings: Ratings | None) -> Calls:
+    """``survey.calls``: when and how often call-backs are placed; unset fields keep ``Calls()``'s."""
+    at = ("survey", "calls")
+    spec = r.section(at, CALLS_KEYS)
     if spec is None:
-        return Hours()
-    always = spec.get("always_staffed")
-    if not isinstance(always, bool):
-        r.problem((*at, "always_staffed"), f"expected true or false, got {always!r}")
-        always = None
+        return Calls()
+    default = Calls()
+    hours = default.hours
+    if spec.get("hours") is not None:
+        hours = tuple(_windows(r, (*at, "hours"), spec["hours"])) or default.hours
+        if not spec["hours"]:
+            r.problem((*at, "hours"), "no window: give at least one, or leave hours out")
+    basis = spec.get("basis")
+    if basis is not None and (not isinstance(basis, str) or not basis.strip()):
+        r.problem((*at, "basis"), "expected the article, or leave basis out for a deployment default")
+        basis = None
+    spans = ("hours", "minutes")
+    for name in ("retry_after", "after_sms"):
+        _own_units_win(r, spec, (*at, name), spans)
+    retry = r.limit((*at, "retry_after"), basis=basis or "", units=spans) or default.retry_after
+    after_sms = r.limit((*at, "after_sms"), basis=basis or "", units=spans) or default.after_sms
+    attempts = r.whole((*at, "attempts"), spec.get("attempts")) or default.attempts
+    per_day = r.whole((*at, "per_day"), spec.get("per_day"))
+    if per_day is not None and per_day > attempts:
+        r.problem((*at, "per_day"), f"more than attempts ({attempts}): the daily cap would never apply")
+    unreachable = None
+    gone_at = (*at, "unreachable")
+    gone = r.section(gone_at, ("days", "counts_as", "basis"))
+    if gone is not None:
+        own = r.basis(gone_at, gone)
+        days = r.whole((*gone_at, "days"), gone.get("days"))
+        if gone.get("days") is None:
+            r.problem((*gone_at, "days"), "missing: on how many consecutive days the calls went unanswered")
+        counts_as = gone.get("counts_as", "replied")
+        allowed = ("replied", *(ratings.values if ratings else DEFAULT_RATINGS))
+        if counts_as not in allowed:
+            r.problem((*gone_at, "counts_as"), f"expected one of {', '.join(allowed)}, got {counts_as!r}")
+        elif days is not None:
+            if per_day is None or days * per_day > attempts:
+                r.problem(gone_at, f"{days} days of calls need per_day set and attempts ≥ days × per_day")
+            unreachable = Unreachable(days=days, counts_as=counts_as, basis=own)
+    # Limits read without an own basis carry the section's (or none): compare like for like
+    return Calls(
+        hours=hours,
+        retry_after=Limit(**{retry.unit: retry.amount}, basis=basis),
+        attempts=attempts,
+        per_day=per_day,
+        after_sms=Limit(**{after_sms.unit: after_sms.amount}, basis=basis),
+        unreachable=unreachable,
+        basis=basis,
+    )
+
+
+def _windows(r: _Reader, at: tuple[str, ...], raw: Any) -> list[tuple[time, time]]:
+    """Daily windows written ``HH:MM-HH:MM`` (``24:00`` ends the day), each a problem when malformed."""
     windows: list[tuple[time, time]] = []
-    raw = spec.get("staffed")
     if raw is not None and not isinstance(raw, list):
-        r.problem((*at, "staffed"), 'expected a list of windows such as ["08:00-12:00", "14:30-17:30"]')
+        r.problem(at, 'expected a list of windows such as ["08:00-12:00", "14:30-17:30"]')
         raw = []
     for i, window in enumerate(raw or []):
         found = _WINDOW.match(str(window))
@@ -591,9 +712,22 @@ def _hours(r: _Reader) -> Hours:
             elif m2 == 0:
                 end = time.max  # "24:00": to the end of the day
         if start is None or end is None or start >= end:
-            r.problem((*at, "staffed", str(i)), f"expected HH:MM-HH:MM with the start first, got {window!r}")
+            r.problem((*at, str(i)), f"expected HH:MM-HH:MM with the start first, got {window!r}")
             continue
         windows.append((start, end))
+    return windows
+
+
+def _hours(r: _Reader) -> Hours:
+    at = ("hours",)
+    spec = r.section(at, ("always_staffed", "staffed", "off_hours", "basis"))
+    if spec is None:
+        return Hours()
+    always = spec.get("always_staffed")
+    if not isinstance(always, bool):
+        r.problem((*at, "always_staffed"), f"expected true or false, got {always!r}")
+        always = None
+    windows = _windows(r, (*at, "staffed"), spec.get("staffed"))
     off_hours = spec.get("off_hours")
     if always is False and off_hours is None:
         r.problem((*at, "off_hours"), f"missing: what happens outside staffed hours ({', '.join(OFF_HOURS)})")
@@ -603,6 +737,35 @@ def _hours(r: _Reader) -> Hours:
     if always and (windows or off_hours is not None):
         r.problem(at, "always_staffed: true leaves no room for staffed windows or off_hours")
     return Hours(always_staffed=always, staffed=tuple(windows), off_hours=off_hours, basis=r.basis(at, spec))
+
+
+def _file_as(r: _Reader, categories: dict[str, Deadline]) -> dict[str, FiledAs]:
+    out: dict[str, FiledAs] = {}
+    for kind, spec in (r.get(("file_as",), dict, required=False) or {}).items():
+        at = ("file_as", kind)
+        if kind not in CATEGORIES or kind in categories:
+            r.problem(at, "expected a category the pack does not accept itself (e.g. praise)")
+            continue
+        if r.section(at, ("category", "basis", "reply")) is None:
+            r.problem(at, "expected category: and basis:")
+            continue
+        target = spec.get("category")
+        if target not in categories:
+            r.problem((*at, "category"), f"expected one of the pack's categories, got {target!r}")
+            continue
+        out[kind] = FiledAs(category=target, basis=r.basis(at, spec), reply=spec.get("reply"))
+    return out
+
+
+def _key_items(r: _Reader) -> KeyItems:
+    at = ("key_items",)
+    spec = r.section(at, ("same_day_reporters", "basis"))
+    if spec is None:
+        return KeyItems()
+    count = r.whole((*at, "same_day_reporters"), spec.get("same_day_reporters"), minimum=2)
+    if spec.get("same_day_reporters") is None:
+        r.problem((*at, "same_day_reporters"), "missing: how many different people make a key item (2, 3…)")
+    return KeyItems(reporters=count, basis=r.basis(at, spec))
 
 
 def _knowledge(r: _Reader) -> Knowledge:
@@ -706,14 +869,25 @@ def load(name_or_path: str) -> Policy:
         target = str(number) if str(number) in enabled else (str(fallback) if fallback else None)
         if target is None or target not in enabled:
             continue  # the regulation does not transfer to this line
-        target_spec = lines_spec.get(target, {})
+        target_spec = lines_spec.get(target) or {}
+        target_at = ("emergency", "lines", target)
+        kind = target_spec.get("kind", "emergency")
+        if kind not in LINE_KINDS:
+            r.problem((*target_at, "kind"), f"expected one of {', '.join(LINE_KINDS)}, got {kind!r}")
+        # a line named by digits is its own number; a utility line is dialled only when the pack says how
+        dial = str(target_spec.get("dial") or (target if target.isdigit() else ""))
+        guidance = target_spec.get("guidance")
+        if not dial and not guidance and str(number) == target:
+            r.problem(target_at, "a line without a dial number needs guidance: how the citizen reaches it")
         emergency_lines.append(
             EmergencyLine(
                 number=target,
                 name=str(target_spec.get("name", "")),
-                dial=str(target_spec.get("dial") or target),
+                dial=dial,
                 rule=r.rule(at, target),
                 matched=str(number),
+                guidance=str(guidance) if guidance else None,
+                utility=kind == "utility",
             )
         )
 
@@ -804,6 +978,8 @@ def load(name_or_path: str) -> Policy:
         hours=_hours(r),
         supervision=_supervision(r),
         knowledge=_knowledge(r),
+        key_items=_key_items(r),
+        file_as=_file_as(r, categories),
         source=path,
         raw=data,
     )

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from routing.emergency import SemanticEmergency
-from routing.policy import PatternRule, Policy
+from routing.policy import EmergencyLine, PatternRule, Policy
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,11 @@ class EmergencyDecision:
     lines: tuple[str, ...]
     names: tuple[str, ...]
     basis: str | None
+    found: tuple[EmergencyLine, ...] = ()  # the pack's lines, in the order of ``lines``
+
+    @property
+    def primary_line(self) -> EmergencyLine | None:
+        return self.found[0] if self.found else None
 
 
 @dataclass(frozen=True)
@@ -34,35 +39,55 @@ def detect_emergency(
 ) -> EmergencyDecision | None:
     """Return the lines to transfer to when ``text`` describes a danger to life or property now.
 
-    The pack's patterns and, when given, nearness to emergency exemplars each raise the alarm; a routine
-    question about the topic (the pack's guard) silences both unless something says it is happening now.
+    Every line of the pack is scored: one point when its patterns match, and half a point for the line
+    the exemplars lean to (``routing.emergency``). Patterns, or exemplars that are sure on their own,
+    raise the alarm; leaning exemplars only choose between lines whose patterns match. The primary line
+    has the highest score; on a tie, the line listed first in the pack's ``emergency.lines`` wins (110
+    before 119 before 122 before 120: a fight that drew blood is a police matter, a crash with injuries
+    a traffic one; utility lines last). A routine question about the topic (the pack's guard) silences
+    every line unless something says it is happening now; a message nearer the routine exemplars
+    silences the emergency lines only, since those exemplars are everyday questions about outages.
     """
-    matched: list[tuple[str, str]] = []
+    order: dict[str, int] = {}
+    by_number: dict[str, EmergencyLine] = {}
     for line in policy.emergency_lines:
-        if line.rule.matches(text) and line.number not in (n for n, _ in matched):
-            matched.append((line.number, line.name))
-    routine = any(p.search(text) for p in policy.emergency_guard)
+        order.setdefault(line.number, len(order))
+        by_number.setdefault(line.number, line)
+    names = {line.number: line.name for line in policy.emergency_lines}
+    scores: dict[str, float] = {}
+    for line in policy.emergency_lines:
+        if line.rule.matches(text):
+            scores[line.number] = 1.0
+    guarded = any(p.search(text) for p in policy.emergency_guard)
+    reads_routine = False
     if semantic is not None:
         nearest = semantic.nearest(text)
         # a pattern hit on a message that reads like an everyday question is a routine question
-        routine = routine or (bool(matched) and semantic.reads_routine(nearest))
-        found = semantic.judge(nearest)
-        names = {line.number: line.name for line in policy.emergency_lines}
-        target = found and (found.line if found.line in names else _fallback(policy, found.line))
-        if target and target not in (n for n, _ in matched):
-            matched.append((target, names[target]))
-    if not matched:
+        reads_routine = bool(scores) and semantic.reads_routine(nearest)
+        sure = semantic.judge(nearest) is not None  # raises the alarm, or adds a line, on its own
+        line = semantic.vote(nearest)  # leaning: it only chooses between lines the patterns found
+        target = line and (line if line in names else _fallback(policy, line))
+        if target and (sure or target in scores):
+            scores[target] = scores.get(target, 0.0) + SEMANTIC_VOTE
+    if not scores or any(p.search(text) for p in policy.emergency_cues):
+        pass  # nothing found, or it is happening now: no veto
+    elif guarded:
         return None
-    happening_now = any(p.search(text) for p in policy.emergency_cues)
-    if routine and not happening_now:
+    elif reads_routine:
+        scores = {n: score for n, score in scores.items() if by_number[n].utility}
+    if not scores:
         return None
-    numbers = tuple(n for n, _ in matched)
+    numbers = tuple(sorted(scores, key=lambda n: (-scores[n], order[n])))
     return EmergencyDecision(
         primary=numbers[0],
         lines=numbers,
-        names=tuple(name for _, name in matched),
+        names=tuple(names[n] for n in numbers),
         basis=policy.emergency_basis,
+        found=tuple(by_number[n] for n in numbers),
     )
+
+
+SEMANTIC_VOTE = 0.5  # the exemplars' vote counts less than a pattern: it breaks ties, it does not overrule
 
 
 def _fallback(policy: Policy, line: str) -> str | None:

@@ -163,7 +163,8 @@
     var calls = document.createElement("div");
     calls.className = "calls";
     lines.forEach(function (line, i) {
-      if (!line) { return; }
+      // a utility line without a number (004 第十条(一)) has only the guidance in the reply
+      if (!line || !/^[0-9+]+$/.test(line)) { return; }
       var a = document.createElement("a");
       a.href = "tel:" + line;
       a.className = "call" + (i === 0 ? " primary" : "");

@@ -119,7 +119,7 @@ def tickets(hotline) -> list[Ticket]:
 
 @pytest.mark.parametrize(
     "text, lines",
-    [(FIRE, ["119"]), ("路口发生车祸了，有人受伤流了很多血", ["120", "122"])],
+    [(FIRE, ["119"]), ("路口发生车祸了，有人受伤流了很多血", ["122", "120"])],
     ids=["fire", "road-accident"],
 )
 def test_an_emergency_is_told_to_call_the_line_now_in_one_page(phone, sms_hotline, text, lines):

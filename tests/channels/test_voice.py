@@ -271,6 +271,19 @@ def test_an_emergency_is_put_through_to_the_number_configured_for_its_line(phone
     )  # fmt: skip
 
 
+def test_a_utility_line_without_a_number_is_explained_not_dialled(make_phone):
+    """004 第十条(一): guizhou puts water matters through to the water company, whose number the pack
+    does not know; the caller hears how to reach it and the menu, never a <Dial> to "water"."""
+    hotline = make_phone(HOTLINE_POLICY="guizhou", HOTLINE_DIAL_NUMBERS="")
+    caller = Caller(create_app({"hotline": hotline, "TESTING": True}).test_client())
+    caller.call()
+    twiml = caller.say("我们小区突然停水了，一滴水都没有")
+    assert "Dial" not in verbs(twiml)
+    assert "供水企业的服务热线" in heard(twiml)
+    [ticket] = tickets(hotline)
+    assert (ticket.disposition, ticket.transfer_to) == ("transferred", "water")
+
+
 @pytest.mark.parametrize(
     "status, expected",
     [("completed", ["Hangup"]), ("no-answer", ["Say", "Hangup"]), ("busy", ["Say", "Hangup"])],

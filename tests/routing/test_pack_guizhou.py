@@ -48,9 +48,17 @@ FIELDS = [
     ("004 第八条", "urgent topics (emergency links)", lambda p: p.urgent_topics.basis, "004 第八条"),
     (
         "004 第八条; 004 第十条(一)",
-        "110, 119, 120 (122 falls back to 110, 96333 to 119)",
-        lambda p: (p.emergency_basis, sorted({line.number for line in p.emergency_lines})),
-        ("004 第八条; 004 第十条(一)", ["110", "119", "120"]),
+        "110, 119, 120 (122 falls back to 110, 96333 to 119), then the utility lines",
+        lambda p: (p.emergency_basis, list(dict.fromkeys(line.number for line in p.emergency_lines))),
+        ("004 第八条; 004 第十条(一)", ["110", "119", "120", "water", "power", "gas", "heating"]),
+    ),
+    (
+        "004 第十条(一)",
+        "utility lines: power has its national number, the others guidance to find theirs",
+        lambda p: [
+            (line.number, line.dial, bool(line.guidance)) for line in p.emergency_lines if line.utility
+        ],
+        [("water", "", True), ("power", "95598", True), ("gas", "", True), ("heating", "", True)],
     ),
     ("004 第九条", "instant answers", lambda p: p.answer_basis, "004 第九条"),
     (
@@ -128,6 +136,12 @@ DECISIONS = [
     (EMERGENCY, "国道上两辆车相撞了，司机被卡在车里", ("transfer", "110")),
     (EMERGENCY, "楼下厨房着火了，冒了好大的烟", ("transfer", "119")),
     (EMERGENCY, "我爸突然晕倒了，叫不醒", ("transfer", "120")),
+    (EMERGENCY, "我们整栋楼从早上就停电了，到现在还没来", ("transfer", "power")),
+    (EMERGENCY, "街上的自来水管爆了，水哗哗地往外冒", ("transfer", "water")),
+    (EMERGENCY, "做饭做到一半燃气就没了，灶怎么也点不着", ("transfer", "gas")),
+    (EMERGENCY, "暖气片冰凉的，家里有老人冻得受不了", ("transfer", "heating")),
+    # a gas leak is still 119's: the emergency line comes before the utility line
+    (EMERGENCY, "燃气管道被挖断了，呼呼往外喷气", ("transfer", "119")),
     ("004 第十条(二)", "法院判决对方还钱，到现在也不执行", ("redirect", "litigation")),
     ("004 第十条(二)", "我想申请政府信息公开，查一下我们村的征地批复", ("redirect", "litigation")),
     ("004 第十条(二)", "村支书贪污扶贫款，我要举报", ("redirect", "discipline")),
@@ -147,6 +161,16 @@ def test_decision(article, text, expected):
     kind, code, basis = decide(text)
     assert (kind, code) == expected
     assert basis == article
+
+
+def test_004_第十条_一_a_utility_question_is_not_put_through():
+    assert decide("请问停水通知在哪里看")[0] == "accept"
+    assert decide("燃气费在手机上怎么交")[0] == "accept"
+
+
+def test_004_第十条_一_a_gas_leak_lists_the_gas_line_after_119():
+    found = rules.detect_emergency(normalize("燃气管道被挖断了，呼呼往外喷气").match, PACK)
+    assert found and found.lines == ("119", "gas")
 
 
 def test_004_第十条_五_educates_and_names_the_consequence():

@@ -50,7 +50,7 @@ FIELDS = [
         "001 第七条(三)",
         "which line each kind of emergency goes to",
         lambda p: [(line.matched, line.number) for line in p.emergency_lines],
-        [("110", "110"), ("119", "110"), ("120", "120"), ("122", "110"), ("96333", "110")],
+        [("110", "110"), ("119", "110"), ("122", "110"), ("120", "120"), ("96333", "110")],
     ),
     ("001 第十三条(一)", "instant answers", lambda p: p.answer_basis, "001 第十三条(一)"),
     (

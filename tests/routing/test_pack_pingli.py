@@ -44,7 +44,7 @@ FIELDS = [
         "002 第七条(二)",
         "110, 119, 120, 122 and 96333 all transfer",
         lambda p: [line.number for line in p.emergency_lines],
-        ["110", "119", "120", "122", "96333"],
+        ["110", "119", "122", "120", "96333"],  # listed in order of priority
     ),
     ("002 第八条(一)", "instant answers", lambda p: p.answer_basis, "002 第八条(一)"),
     (

@@ -14,7 +14,7 @@ import pytest
 from intake.text import normalize
 from routing import policy as policies
 from routing import rules
-from routing.policy import Deadline, Extension, FollowUp, Limit, Ratings, Rehandle
+from routing.policy import Deadline, Extension, FollowUp, KeyItems, Limit, Ratings, Rehandle, Unreachable
 from routing.workdays import WorkdayCalendar, due_date
 from tests.routing.packs import decide_under
 
@@ -32,6 +32,12 @@ def decide(text: str) -> tuple[str, str, str | None]:
 # article, what the row checks, field, expected value
 FIELDS = [
     ("000 第七条", "no praise category", lambda p: "praise" in p.categories, False),
+    (
+        "000 第十四条",
+        "one incident reported by 3 different people in a day is a key item",
+        lambda p: p.key_items,
+        KeyItems(reporters=3, basis="000 第十四条"),
+    ),
     ("000 第十六条", "limits counted from the next working day", lambda p: p.counting, "next_working_day"),
     (
         "000 第十六条",
@@ -108,6 +114,18 @@ FIELDS = [
         "re-handling with no count or limit",
         lambda p: p.survey.rehandle,
         Rehandle(basis="000 第二十条"),
+    ),
+    (
+        "000 第十七条",
+        "unreachable by phone on 2 consecutive days counts as replied (视为已答复)",
+        lambda p: p.survey.calls.unreachable,
+        Unreachable(days=2, counts_as="replied", basis="000 第十七条"),
+    ),
+    (
+        "000 第十七条",
+        "call-backs spread over the two days: 2 a day, 4 in all",
+        lambda p: (p.survey.calls.per_day, p.survey.calls.attempts),
+        (2, 4),
     ),
     ("000 第十三条", "not staffed round the clock", lambda p: p.hours.always_staffed, False),
     ("000 第十三条", "voicemail outside staffed hours", lambda p: p.hours.off_hours, "voicemail"),

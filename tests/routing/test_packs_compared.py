@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from intake.pipeline import Triage, ticket_step
 from intake.text import normalize
 from routing import policy as policies
 from routing import rules
+from routing.units import UnitCatalogue, UnitInfo
 from routing.workdays import WorkdayCalendar, due_date
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -359,6 +361,43 @@ def test_the_packs_differ_in_handling_survey_hours_and_supervision(value, expect
     assert tuple(value(PACKS[name]) for name in NAMES) == expected
 
 
+# ---------------------------------------------------------------- praise
+
+PRAISE = "县人民医院急诊科的护士态度特别好，我想表扬一下她们"
+UNITS = UnitCatalogue(
+    [
+        UnitInfo("health", "县卫生健康局", "department", ("医院", "护士"), ()),
+        UnitInfo("office", "12345热线工作站", "office", (), ()),
+    ]
+)
+
+
+# pack, where praise is filed, the article: only 003 第三条 names praise; the others take a thank-you as
+# the opinion (意见建议) their scope names, passed on to the praised unit within the suggestion limit
+PRAISE_FILED = [
+    ("longsheng", "praise", "003 第三条"),
+    ("wengyuan", "suggestion", "000 第七条"),
+    ("liaoyang", "suggestion", "001 第六条(四)"),
+    ("pingli", "suggestion", "002 第六条(三)"),
+    ("guizhou", "suggestion", "004 第三条"),
+]
+
+
+@pytest.mark.parametrize("name, category, article", PRAISE_FILED)
+def test_praise_is_filed_where_the_regulation_puts_it(name, category, article):
+    pack = PACKS[name]
+    triage = Triage(pack, WorkdayCalendar(pack.holidays), TZ)
+    ctx = triage.context(PRAISE, now=NOW, channel="web", index=None, units=UNITS)
+    outcome = ticket_step(triage, ctx)
+    limit = pack.categories[category]
+    assert (outcome.action, outcome.category, outcome.unit) == ("ticket", category, "health")
+    assert outcome.due == due_date(
+        WorkdayCalendar(pack.holidays), NOW, TZ, working_days=limit.working_days, counting=pack.counting
+    )
+    assert outcome.basis.startswith(article)
+    assert outcome.reply.startswith("感谢您的肯定") == (category != "praise")
+
+
 # ---------------------------------------------------------------- every rule names its article
 
 CITATION = re.compile(r"^(\d{3}) 第[一二三四五六七八九十百]+条(\([一二三四五六七八九十]+\))*\d*$")
@@ -375,7 +414,10 @@ def bases(pack: policies.Policy) -> list[tuple[str, str | None]]:
         *((f"redirects.{r.code}", r.basis) for r in pack.redirects),
         *((f"declines.{r.code}", r.basis) for r in pack.declines),
         *((f"supervision.cards.{c.colour}", c.basis) for c in pack.supervision.cards),
+        *((f"file_as.{kind}", filed.basis) for kind, filed in pack.file_as.items()),
     ]
+    if pack.key_items.reporters is not None:
+        found.append(("key_items", pack.key_items.basis))
     h, s = pack.handling, pack.survey
     for label, item in (
         ("handling.sign_within", h.sign_within),

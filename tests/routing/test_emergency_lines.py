@@ -1,0 +1,99 @@
+"""Which line an emergency goes to, what else applies, and what the citizen is told.
+
+The primary line is the one with the most evidence (patterns, then the exemplars' vote); on a tie the
+pack's order of lines decides. Utility lines (004 第十条(一)) come last and may have no number: the
+citizen is then told how to reach them instead of being dialled through.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from intake.pipeline import Triage, emergency_step
+from intake.text import normalize
+from kb.encoders import get_encoder
+from routing import policy as policies
+from routing import rules
+from routing.emergency import shared_detector
+from routing.workdays import WorkdayCalendar
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+LONGSHENG = policies.load("longsheng")
+GUIZHOU = policies.load("guizhou")
+
+
+@pytest.fixture(scope="module")
+def semantic():
+    return shared_detector(get_encoder(None))
+
+
+def lines(text: str, pack=LONGSHENG, semantic=None) -> tuple[str, ...]:
+    found = rules.detect_emergency(normalize(text).match, pack, semantic)
+    return found.lines if found else ()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a fight that drew blood: the police first, the ambulance as well
+        ("两伙人在烧烤摊打群架，有个人头都破了", ("110", "120")),
+        # a crash with an injury: the traffic police first
+        ("三轮车翻在路边了，开车的大爷头上一直流血", ("122", "120")),
+        # someone buried by a collapse: fire rescue first
+        ("后山塌方把牛棚压塌了，我爸还在里面没出来", ("119",)),
+        # a threat of self-harm with a blade is a police matter even though 割腕 is medical too
+        ("我弟弟拿着刀片说要割腕，把自己锁在房间里", ("110",)),
+    ],
+)
+def test_the_primary_line_follows_the_packs_order(text, expected):
+    assert lines(text)[: len(expected)] == expected
+
+
+def test_the_exemplars_find_a_danger_no_pattern_names(semantic):
+    text = "隔壁大爷家的阳台红通通一片，还有噼里啪啦的响声"
+    assert rules.detect_emergency(normalize(text).match, LONGSHENG) is None or lines(text) == ("119",)
+    assert lines(text, semantic=semantic)[0] == "119"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "楼道里好多人推电动车进去充电，出了事就完了",  # a risk, not an event
+        "建议在水库边多立几块防溺水的警示牌",  # a suggestion
+        "交警在路口执勤的时候说话太冲了",  # a complaint about the police
+        "我和老公吵架了，他回他妈家去了",  # a quarrel
+    ],
+)
+def test_routine_messages_with_emergency_words_are_not_put_through(semantic, text):
+    assert lines(text, semantic=semantic) == ()
+
+
+def reply(text: str, channel: str, pack=GUIZHOU) -> tuple[str, str]:
+    triage = Triage(pack, WorkdayCalendar(pack.holidays), TZ)
+    outcome = emergency_step(triage, triage.context(text, now=NOW, channel=channel, index=None, units=None))
+    assert outcome is not None
+    return outcome.transfer_to, outcome.reply
+
+
+def test_004_第十条_一_a_utility_line_without_a_number_gives_its_guidance_on_every_channel():
+    for channel in ("sms", "voice"):
+        line, said = reply("我们小区从昨天晚上就停水了，到现在都没来", channel)
+        assert line == "water"
+        assert "供水企业的服务热线" in said and "转接" not in said
+
+
+def test_004_第十条_一_a_utility_line_with_a_number_is_dialled_on_the_phone():
+    line, said = reply("我们整栋楼停电了，电梯也停了", "voice")
+    assert line == "power" and "转接95598供电服务热线" in said
+    line, said = reply("我们整栋楼停电了，电梯也停了", "sms")
+    assert "95598" in said and "转接" not in said
+
+
+def test_other_lines_are_named_on_text_channels():
+    line, said = reply("公交车刚撞了一个骑车的人，他头上一直在流血", "sms", LONGSHENG)
+    assert line == "122"
+    assert said.startswith("情况紧急！请立即拨打122交通事故报警") and "120医疗急救" in said
