@@ -5,10 +5,15 @@ each with twilio's REST client (``calls.create``). The call fetches its TwiML fr
 ``POST /voice/callback/call?s=<survey>``: who is calling (the hotline's title), about which matter
 (the ticket number digit by digit and its first words; nothing for a confidential ticket), the unit's
 reply in short, then a ``<Gather>`` for the pack's ratings by key or speech. 不满意 asks for the reason
-by speech, which joins the ticket. ``POST /voice/callback/status?s=<survey>`` is the call's status
-callback. Every step is verified with Twilio's signature; the survey travels in the signed query
-string, and the CallSid must be one we placed for that survey. The rules (who, when, how often, what
-follows) are in ``routing.callbacks``; this module only renders and records.
+by speech, which joins the ticket; when nothing usable is heard (a dialect the recogniser misses, a
+silence) the citizen may leave it as a short recording instead (``<Record>``, at most
+``MAX_REASON_SECONDS``). The recording's address joins the ticket once, brought by the record's action
+(``/recorded``) or its ``recordingStatusCallback`` (``/recording``), whichever comes first.
+``POST /voice/callback/status?s=<survey>`` is the call's status callback.
+
+Every step is verified with Twilio's signature; the survey travels in the signed query string, and the
+CallSid must be one we placed for that survey. The rules (who, when, how often, what follows) are in
+``routing.callbacks``; this module only renders and records.
 """
 
 from __future__ import annotations
@@ -50,7 +55,10 @@ ASK = "请您对办理结果进行评价：{options}。可以按键，也可以�
 NOT_HEARD = "抱歉，没有听清。"
 NO_RATING = "没有收到您的评价。我们会再与您联系，再见。"
 ASK_REASON = "请简要说出您不满意的原因，说完请稍候。"
+ASK_RECORDING = "没有听清。请在提示音后留言说明原因，说完请按井号键。"
+NO_RECORDING = "没有收到留言。"
 REASON_KEPT = "您的意见已记录。"
+MAX_REASON_SECONDS = 60  # a reason, not a new matter: a minute is plenty
 ALREADY = "您的评价已经记录，感谢您的配合，再见。"
 GOODBYE = "再见。"
 SORRY = "抱歉，系统出现故障，我们会再与您联系，再见。"
@@ -236,9 +244,10 @@ def rate() -> Response:
         _ask(response, step, (int(misses) if misses.isdigit() and len(misses) < 3 else 0) + 1)
         return as_response(response)
     if verdict.rating == UNSATISFIED:
+        # on silence or nothing recognised Twilio still posts to the action, which offers a recording
         prompt = response.gather(
             input="speech", language=GATHER_LANGUAGE, speech_timeout="auto", timeout=8,
-            action=step.url("reason"), method="POST",
+            action=step.url("reason"), method="POST", action_on_empty_result=True,
         )  # fmt: skip
         say(prompt, ASK_REASON)
     say(response, verdict.reply + GOODBYE)
@@ -253,6 +262,8 @@ def reason() -> Response:
     step = current_step()
     text = request.form.get("SpeechResult", "")
     line = hotline()
+    if not text.strip():
+        return _record_reason(step)
     with line.db.session() as session:
         found = _ours(session, step)
         if found is None:
@@ -264,6 +275,65 @@ def reason() -> Response:
         except Duplicate:
             pass  # Twilio retried this webhook: kept the first time
     return _goodbye(REASON_KEPT + GOODBYE)
+
+
+def _record_reason(step: Step) -> Response:
+    """Ask for the reason as a short recording; an empty one falls through to the goodbye."""
+    response = VoiceResponse()
+    say(response, ASK_RECORDING)
+    response.record(
+        action=step.url("recorded"), method="POST", max_length=MAX_REASON_SECONDS, timeout=5,
+        finish_on_key="#", play_beep=True, recording_status_callback=step.url("recording"),
+        recording_status_callback_method="POST", recording_status_callback_event="completed",
+    )  # fmt: skip
+    say(response, NO_RECORDING + GOODBYE)  # Twilio skips the action of an empty recording and comes here
+    response.hangup()
+    return as_response(response)
+
+
+def _keep_recording(step: Step) -> bool:
+    """Store the recording this webhook names (once); whether it is on the ticket now."""
+    form = request.form
+    url = form.get("RecordingUrl", "").strip()[:500]
+    recording_sid = form.get("RecordingSid", "").strip()[:64]
+    seconds = form.get("RecordingDuration", "").strip()
+    if not url or not recording_sid:
+        return False
+    line = hotline()
+    with line.db.session() as session:
+        found = _ours(session, step)
+        if found is None:
+            return False
+        survey, _ticket = found
+        try:
+            kept = callbacks_of(line).recording(
+                session, survey, step.call_sid, recording_sid=recording_sid, url=url,
+                seconds=int(seconds) if seconds.isdigit() and len(seconds) < 6 else None,
+                now=line.clock(),
+            )  # fmt: skip
+            session.commit()
+        except Duplicate:
+            return True  # the other webhook of the two (or a retry) kept it already
+    return kept
+
+
+@bp.post("/recorded")
+@twilio_signed
+def recorded() -> Response:
+    """The ``<Record>``'s action: the recorded reason joins the ticket, then goodbye."""
+    step = current_step()
+    kept = _keep_recording(step)
+    return _goodbye((REASON_KEPT if kept else NO_RECORDING) + GOODBYE)
+
+
+@bp.post("/recording")
+@twilio_signed
+def recording() -> tuple[str, int]:
+    """The recording's status callback: a completed recording joins the ticket, if the action has not."""
+    step = current_step()
+    if request.form.get("RecordingStatus", "") == "completed":
+        _keep_recording(step)
+    return "", 204
 
 
 @bp.post("/status")

@@ -4,11 +4,17 @@
   cookie carries the user's id and a CSRF token; every POST of this blueprint must send the token back
   (form field ``csrf_token`` or header ``X-CSRF-Token``), else 400. Failed logins are throttled per
   username and per client address (``intake.staff.LoginThrottle``): the sixth try in 15 minutes gets 429.
-- Only the roles ``office`` and ``admin`` see the office pages (others: 403; nobody signed in: the
-  login page, or 401 for the JSON API).
+- Only the roles ``office``, ``operator`` and ``admin`` see the office pages (others: 403; nobody
+  signed in: the login page, or 401 for the JSON API).
 - ``/office`` renders the figures server-side and hands the same figures to Chart.js (vendored in
   ``static/office``, no CDN) as JSON; ``/office/api/summary`` returns them as JSON;
   ``/office/export.csv`` lists the period's tickets with phone numbers masked.
+- ``/office/callbacks`` is the operators' queue of person call-backs (a second 不满意, a citizen the
+  automated calls never reached), oldest first, with ticket number, reason, article and a one-line
+  summary. The citizen's number is shown in full only to ``operator`` and ``admin``
+  (``intake.staff.SEE_PHONE_NUMBERS``), who dial it; ``office`` sees it masked and may not record.
+  ``POST /office/callbacks/<id>`` records the result (``routing.surveys.Surveys.record_callback``):
+  403 for a role that may not, 400 for an incomplete result, 409 when someone else finished it first.
 
 The figures are counted by ``summarise`` from what the pipeline and the lifecycle stored; this module
 decides nothing about a ticket.
@@ -46,9 +52,12 @@ from channels.security import hotline
 from intake.dashboard import final_ratings, local_iso, summarise
 from intake.models import Ticket
 from intake.privacy import mask_phone
-from intake.staff import LoginThrottle, StaffUser, authenticate
+from intake.staff import OFFICE_ROLES, SEE_PHONE_NUMBERS, LoginThrottle, StaffUser, authenticate
 from intake.stats import period_bounds
 from intake.tickets import citizen_phone
+from routing.callbacks import summary
+from routing.models import Unit
+from routing.surveys import AlreadyDone, InvalidResult, SurveyRequest, ratings
 
 bp = Blueprint(
     "office",
@@ -58,7 +67,6 @@ bp = Blueprint(
     static_url_path="/static/office",
 )
 
-OFFICE_ROLES = ("office", "admin")
 DEFAULT_DAYS = 7
 MAX_DAYS = 366  # a longer period is refused rather than counted
 CATEGORY_NAMES = {
@@ -137,7 +145,7 @@ def current_user() -> StaffUser | None:
 
 
 def office_only(api: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Let through ``office`` and ``admin``; anonymous: the login page (401 for the API); others: 403."""
+    """Let through ``OFFICE_ROLES``; anonymous: the login page (401 for the API); others: 403."""
 
     def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -157,10 +165,10 @@ def office_only(api: bool = False) -> Callable[[Callable[..., Any]], Callable[..
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path of this site's office pages: never an open redirect to another host."""
+    """Only a path of this site's staff pages (office, editors): never an open redirect to another host."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and parts.path.startswith("/office"):
+        if not parts.scheme and not parts.netloc and parts.path.startswith(("/office", "/editor")):
             return target
     return url_for("office.dashboard")
 
@@ -299,3 +307,112 @@ def export_csv():
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+# ---------------------------------------------------------------- the operators' call-back queue
+
+OUTCOME_NAMES = {"reached": "已联系上", "not_reached": "未联系上"}
+SURVEY_STATUS_NAMES = {
+    "asked": "待评价",
+    "answered": "已评价",
+    "defaulted": "默认评价",
+    "unanswered": "未评价",
+    "unreachable": "未接通（视为已答复）",
+    "superseded": "已重新评价",
+}
+
+
+def _queue_rows(user: StaffUser) -> list[dict[str, Any]]:
+    """The open call-backs as the page shows them; the number in full only for those who dial it."""
+    line = hotline()
+    tz = line.settings.timezone
+    full = user.role in SEE_PHONE_NUMBERS
+    with line.db.session() as db:
+        queue = line.surveys.queue(db)
+        ticket_ids = [t.id for _, t in queue]
+        units = dict(db.execute(select(Unit.code, Unit.name)).all())
+        latest: dict[int, SurveyRequest] = {}
+        if ticket_ids:
+            for survey in db.scalars(
+                select(SurveyRequest)
+                .where(SurveyRequest.ticket_id.in_(ticket_ids))
+                .order_by(SurveyRequest.round, SurveyRequest.id)
+            ):
+                latest[survey.ticket_id] = survey
+        rows = []
+        for callback, ticket in queue:
+            phone = citizen_phone(ticket)
+            survey = latest.get(ticket.id)
+            rows.append(
+                {
+                    "id": callback.id,
+                    "number": ticket.number,
+                    "reason": callback.reason,
+                    "basis": callback.basis or "",
+                    "summary": summary(ticket, limit=60)
+                    or ("（保密工单，不显示内容）" if ticket.confidential else ""),
+                    "phone": (phone if full else mask_phone(phone)) if phone else "无号码",
+                    "dial": phone if full and phone else None,
+                    "unit": units.get(ticket.unit_code or "", ticket.unit_code or ""),
+                    "created_at": local_iso(callback.created_at, tz).replace("T", " ")[:16],
+                    "survey": SURVEY_STATUS_NAMES.get(survey.status, survey.status) if survey else "—",
+                    "rating": survey.rating if survey else None,
+                }
+            )
+    return rows
+
+
+def _queue_page(message: str | None = None, status: int = 200, done: str | None = None) -> tuple[str, int]:
+    user = current_user()
+    return (
+        render_template(
+            "office_callbacks.html",
+            rows=_queue_rows(user),
+            user=user,
+            title=hotline().policy.title,
+            ratings=ratings(hotline().policy),
+            may_record=user.role in SEE_PHONE_NUMBERS,
+            outcomes=OUTCOME_NAMES,
+            message=message,
+            done=done,
+            csrf_token=csrf_token(),
+        ),
+        status,
+    )
+
+
+@bp.route("/office/callbacks")
+@office_only()
+def callbacks():
+    """The open person call-backs, oldest first."""
+    done = request.args.get("done", "")
+    return _queue_page(done=done if done.isdigit() and len(done) <= 20 else None)
+
+
+@bp.route("/office/callbacks/<int:callback_id>", methods=["POST"])
+@office_only()
+def record_callback(callback_id: int):
+    """An operator's result for one call-back: reached with a rating, or not reached with a note."""
+    user = current_user()
+    if user.role not in SEE_PHONE_NUMBERS:
+        abort(403)
+    form = request.form
+    line = hotline()
+    with line.db.session() as db:
+        try:
+            callback = line.surveys.record_callback(
+                db, callback_id, operator=user.username, outcome=form.get("outcome", "")[:16],
+                rating=form.get("rating", "")[:16] or None, note=form.get("note", "")[:2000],
+                now=line.clock(),
+            )  # fmt: skip
+            number = db.get(Ticket, callback.ticket_id).number
+            db.commit()
+        except LookupError:
+            abort(404)
+        except InvalidResult as exc:
+            db.rollback()
+            return _queue_page(str(exc), 400)
+        except AlreadyDone as exc:
+            by = exc.request.operator or "其他工作人员"
+            return _queue_page(f"该回访已由{by}处理，无需重复记录。", 409)
+    return redirect(url_for("office.callbacks", done=number))

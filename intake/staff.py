@@ -1,8 +1,13 @@
 """The hotline's staff: who may sign in to the office's pages, with which role, and login throttling.
 
 Roles: ``admin`` (the hotline's administrator: everything), ``office`` (the hotline office: the
-dashboard, the call-back queue), ``unit_editor`` and ``unit_reviewer`` (one unit's knowledge entries;
-they carry ``unit_code``). Passwords are hashed with werkzeug's ``generate_password_hash`` (scrypt with
+dashboard, the call-back queue with numbers masked), ``operator`` (话务员: the dashboard and the
+call-back queue with the citizens' full numbers, and records the results of the calls),
+``unit_editor`` and ``unit_reviewer`` (one unit's knowledge entries; they carry ``unit_code``).
+A citizen's full number is shown only to the roles in ``SEE_PHONE_NUMBERS``, the people who dial it;
+the office sees the figures and who waits, not whom to ring.
+
+Passwords are hashed with werkzeug's ``generate_password_hash`` (scrypt with
 a random salt, the hash string names its method so stronger ones can be introduced later) and checked
 with ``check_password_hash`` (a constant-time comparison).
 
@@ -27,8 +32,10 @@ from intake.models import utcnow
 
 log = logging.getLogger(__name__)
 
-ROLES = ("admin", "office", "unit_editor", "unit_reviewer")
+ROLES = ("admin", "office", "operator", "unit_editor", "unit_reviewer")
 UNIT_ROLES = ("unit_editor", "unit_reviewer")
+OFFICE_ROLES = ("admin", "office", "operator")  # may see the office's dashboard and call-back queue
+SEE_PHONE_NUMBERS = ("admin", "operator")  # see citizens' full numbers and record call-back results
 MIN_PASSWORD = 10
 LOGIN_FAILURES = "5/15 minutes"  # per username and per client address
 
@@ -48,7 +55,7 @@ class StaffUser(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[str] = mapped_column(String(16))  # admin | office | unit_editor | unit_reviewer
+    role: Mapped[str] = mapped_column(String(16))  # one of ROLES
     unit_code: Mapped[str | None] = mapped_column(String(64), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

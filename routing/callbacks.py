@@ -1,25 +1,31 @@
 """Satisfaction call-backs by phone (电话回访): which surveys get a call, when, how often, and what then.
 
-The rule, kept simple:
+The rule, kept simple (the numbers are the pack's ``survey.calls``; ``common.yaml`` holds the
+deployment's defaults, since no shipped regulation sets calling hours):
 
-- A survey (``SurveyRequest`` still ``asked``) is **due a call** when its ticket came by phone (the
-  citizen is called at once, alongside the survey SMS), or when it came by SMS, the pack has
-  ``survey.callback_within`` (000 第十九条, 001 第二十二条(二)) and the SMS has gone unanswered for
-  ``SMS_GRACE``. Only a real phone number is called (not a withheld caller ID), and never someone
-  who sent 退订.
-- Calls are placed only inside ``CALLING_HOURS`` (local time, any day): not at night, not at lunch.
+- A survey (``SurveyRequest`` still ``asked``) is **due a call** when the citizen has a real phone
+  number (not a withheld caller ID) and: the ticket came by phone (called at once, alongside the survey
+  SMS); or the citizen asked for calls (``prefers_calls``: an SMS "电话回访", honoured even after an
+  earlier 退订); or the ticket came by SMS, the pack has ``survey.callback_within`` (000 第十九条, 001
+  第二十二条(二)) and the SMS has gone unanswered for ``calls.after_sms``. Nobody whose last word was
+  退订 is called.
+- Calls are placed only inside ``calls.hours`` (local time, any day): not at night, not at lunch.
 - An attempt that ends unanswered (no answer, busy, failed, cancelled, or answered but no rating
-  given) is retried after ``RETRY_AFTER``, up to ``MAX_ATTEMPTS`` attempts. When the last one ends
-  unanswered the pack's silence rule applies at once (003: 满意, ``Surveys.answer(source="no_reply")``);
-  a pack without one queues a ``CallbackRequest`` for a person ("电话回访未接通") and the survey stays
-  open for an SMS answer.
+  given) is retried after ``calls.retry_after``, up to ``calls.attempts`` (and ``calls.per_day`` on one
+  local day). When the last one ends unanswered: a citizen never reached on ``calls.unreachable.days``
+  consecutive days counts as the pack says (000 第十七条: 视为已答复, the survey settled without a rating
+  and the ticket closed); else the pack's silence rule applies at once (003: 满意,
+  ``Surveys.answer(source="no_reply")``); else a ``CallbackRequest`` ("电话回访未接通") is queued for a
+  person and the survey stays open for an SMS answer.
 
 State lives on the ticket as events (``callback_call_placed``, ``callback_call_status``,
-``callback_answered``, ``callback_reason``) and in ``channel_events``, whose unique
-(channel, ref, kind) makes every webhook count once: an attempt is claimed there before the call is
-placed (two workers never dial the same attempt), and each status, rating and reason of a call is
-recorded there under its CallSid. A retried webhook hits the unique key, the caller rolls back and
-nothing is recorded twice.
+``callback_answered``, ``callback_reason``, ``callback_recording``) and in ``channel_events``, whose
+unique (channel, ref, kind) makes every webhook count once: an attempt is claimed there before the call
+is placed (two workers never dial the same attempt), and each status, rating, reason and recording is
+recorded there under its CallSid (or RecordingSid). A retried webhook hits the unique key, the caller
+rolls back and nothing is recorded twice. A claim whose worker died before the call was placed (no
+``callback_call_placed`` for it after ``CLAIM_LEASE``) is taken over by the next worker, again through
+the unique key, so exactly one of several workers re-claims it.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -35,31 +41,44 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from intake.models import ChannelEvent, Ticket, TicketEvent
-from intake.preferences import wants_surveys
+from intake.preferences import prefers_calls, wants_surveys
 from intake.tickets import PHONE_CHANNELS, citizen_phone
 from routing.lifecycle import HIDDEN, redact
+from routing.policy import Calls, Limit
 from routing.surveys import UNSATISFIED, CallbackRequest, SurveyRequest, Surveys, Verdict, parse_rating
 
 log = logging.getLogger(__name__)
 
-# Local times calls may be placed, any day of the week (start inclusive, end exclusive).
-CALLING_HOURS: tuple[tuple[time, time], ...] = ((time(9), time(12)), (time(14), time(20)))
-MAX_ATTEMPTS = 3
-RETRY_AFTER = timedelta(hours=2)
-# how long an SMS survey waits for an answer before a pack with ``callback_within`` calls instead
-SMS_GRACE = timedelta(days=1)
 FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
+# statuses that mean somebody picked up: such a citizen was reached, even without a rating
+PICKED_UP = ("in-progress", "completed")
 UNREACHABLE = "电话回访未接通"
 CHANNEL = "callback"  # ``channel_events.channel`` of everything here
 MAX_REASON = 500
+# A claimed attempt with no call placed after this long had a worker that died before dialling; far
+# longer than the REST call's own timeout, so a slow worker is never taken for a dead one.
+CLAIM_LEASE = timedelta(minutes=10)
 
 
-def in_calling_hours(
-    moment: datetime, tz: ZoneInfo, hours: tuple[tuple[time, time], ...] = CALLING_HOURS
-) -> bool:
+def in_calling_hours(moment: datetime, tz: ZoneInfo, hours: tuple[tuple[time, time], ...]) -> bool:
     """Whether ``moment`` falls inside the calling hours, read in the hotline's time zone."""
     local = moment.astimezone(tz).time()
     return any(start <= local < end for start, end in hours)
+
+
+def span(limit: Limit) -> timedelta:
+    """A pack's ``hours`` or ``minutes`` limit as a duration."""
+    return timedelta(hours=limit.hours or 0, minutes=limit.minutes or 0)
+
+
+def longest_run(days: set[date]) -> int:
+    """The most consecutive calendar days in ``days``."""
+    best = run = 0
+    previous = None
+    for day in sorted(days):
+        run = run + 1 if previous is not None and (day - previous).days == 1 else 1
+        best, previous = max(best, run), day
+    return best
 
 
 class Duplicate(Exception):
@@ -82,31 +101,21 @@ def _placed(ticket: Ticket, survey_id: int) -> list[TicketEvent]:
 
 
 def _aware(moment: datetime, tz: ZoneInfo) -> datetime:
-    # SQLite gives naive datetimes back (stored as UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz)
+    """``moment`` in the hotline's time zone (SQLite gives naive datetimes back, stored as UTC)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC"))).astimezone(tz)
 
 
 class CallBacks:
     """The call-back rules over the surveys; the channel places the calls and renders what they say."""
 
-    def __init__(
-        self,
-        surveys: Surveys,
-        tz: ZoneInfo,
-        *,
-        hours: tuple[tuple[time, time], ...] = CALLING_HOURS,
-        max_attempts: int = MAX_ATTEMPTS,
-        retry_after: timedelta = RETRY_AFTER,
-    ) -> None:
+    def __init__(self, surveys: Surveys, tz: ZoneInfo, calls: Calls | None = None) -> None:
         self.surveys = surveys
         self.policy = surveys.policy
         self.tz = tz
-        self.hours = hours
-        self.max_attempts = max_attempts
-        self.retry_after = retry_after
+        self.calls = calls or self.policy.survey.calls
 
     def may_call(self, now: datetime) -> bool:
-        return in_calling_hours(now, self.tz, self.hours)
+        return in_calling_hours(now, self.tz, self.calls.hours)
 
     # ---------------------------------------------------------------- placing
 
@@ -114,20 +123,28 @@ class CallBacks:
         """Whether this survey is one the rule above calls about (attempts aside)."""
         if request.status != "asked" or citizen_phone(ticket) is None:
             return False
+        # a wish for calls (电话回访) is kept with the phone's SMS address, like 退订, and is newer than
+        # any 退订 (which clears it)
+        if prefers_calls(session, "sms", request.recipient):
+            return True
         if not wants_surveys(session, "sms", request.recipient):
             return False
         if ticket.channel == "voice":
             return True
-        waited = now - _aware(request.asked_at, self.tz) >= SMS_GRACE
+        waited = now - _aware(request.asked_at, self.tz) >= span(self.calls.after_sms)
         return ticket.channel == "sms" and self.policy.survey.callback_within is not None and waited
 
     def next_attempt(self, request: SurveyRequest, ticket: Ticket, now: datetime) -> int | None:
-        """The number of the attempt due now, or None (all made, or the last one too recent)."""
+        """The number of the attempt due now, or None (all made, today's made, or the last too recent)."""
         placed = _placed(ticket, request.id)
-        if len(placed) >= self.max_attempts:
+        if len(placed) >= self.calls.attempts:
             return None
-        if placed and now - _aware(placed[-1].at, self.tz) < self.retry_after:
+        if placed and now - _aware(placed[-1].at, self.tz) < span(self.calls.retry_after):
             return None
+        if self.calls.per_day:
+            today = now.astimezone(self.tz).date()
+            if sum(_aware(e.at, self.tz).date() == today for e in placed) >= self.calls.per_day:
+                return None
         return len(placed) + 1
 
     def due(self, session: Session, now: datetime, limit: int = 10) -> list[Due]:
@@ -152,12 +169,25 @@ class CallBacks:
         return due
 
     def claim(self, session: Session, due: Due, now: datetime) -> None:
-        """Claim the attempt before dialling; ``Duplicate`` (rolled back) when another worker has it."""
-        session.add(
-            ChannelEvent(
-                channel=CHANNEL, ref=f"survey:{due.request.id}", kind=f"attempt:{due.attempt}", at=now
-            )
-        )
+        """Claim the attempt before dialling; ``Duplicate`` (rolled back) when another worker has it.
+
+        A claim is a ``channel_events`` row ``attempt:<n>``; one left ``CLAIM_LEASE`` without its call
+        placed is taken over with a new row ``attempt:<n>:<k>``, whose unique key again lets only one
+        worker win."""
+        ref, kind = f"survey:{due.request.id}", f"attempt:{due.attempt}"
+        claims = session.scalars(
+            select(ChannelEvent)
+            .where(ChannelEvent.channel == CHANNEL, ChannelEvent.ref == ref)
+            .where((ChannelEvent.kind == kind) | ChannelEvent.kind.startswith(f"{kind}:"))
+        ).all()
+        if claims:
+            latest = max(_aware(c.at, self.tz) for c in claims)
+            placed = any(e.data.get("attempt") == due.attempt for e in _placed(due.ticket, due.request.id))
+            if placed or now - latest < CLAIM_LEASE:
+                raise Duplicate(f"{ref} {kind} is claimed")
+            log.warning("call-back %s %s claimed at %s but never placed: claimed again", ref, kind, latest)
+            kind = f"{kind}:{len(claims)}"
+        session.add(ChannelEvent(channel=CHANNEL, ref=ref, kind=kind, at=now, data={}))
         _flush_once(session)
 
     def placed(
@@ -203,6 +233,13 @@ class CallBacks:
         session.flush()
         return result
 
+    def unreachable_days(self, ticket: Ticket, survey_id: int) -> int:
+        """On how many consecutive days this survey's calls all went unanswered (0 once anyone picked up)."""
+        statuses = [e.data for e in ticket.events if e.kind == "callback_call_status"]
+        if any(d.get("survey") == survey_id and d.get("status") in PICKED_UP for d in statuses):
+            return 0
+        return longest_run({_aware(e.at, self.tz).date() for e in _placed(ticket, survey_id)})
+
     def _ended(
         self,
         session: Session,
@@ -214,10 +251,14 @@ class CallBacks:
     ) -> str:
         if request.status != "asked":
             return "recorded"  # rated during the call, or some other way meanwhile
-        if attempt < self.max_attempts:
+        if attempt < self.calls.attempts:
             return "retry"
+        gone = self.calls.unreachable
         no_reply = self.policy.survey.no_reply
-        if no_reply:
+        if gone and self.unreachable_days(ticket, request.id) >= gone.days:
+            contacts = [_aware(e.at, self.tz).isoformat() for e in _placed(ticket, request.id)]
+            self.surveys.unreachable(session, request, now, gone, contacts)
+        elif no_reply:
             self.surveys.answer(session, request, no_reply.rating, now, source="no_reply")
         else:
             basis = self.policy.survey.callback_within
@@ -274,6 +315,34 @@ class CallBacks:
                         data={"survey": request.id, "call_sid": call_sid, "text": text})
         )  # fmt: skip
         session.flush()
+
+    def recording(
+        self,
+        session: Session,
+        request: SurveyRequest,
+        call_sid: str,
+        *,
+        recording_sid: str,
+        url: str,
+        seconds: int | None,
+        now: datetime,
+    ) -> bool:
+        """A recorded reason for a 不满意 joins the ticket once, by its address (the recording stays at
+        Twilio); both the ``<Record>`` action and its status callback bring it, whichever comes first."""
+        rated = self._stored(session, call_sid, "rating")
+        if rated is None or rated.data.get("rating") != UNSATISFIED or not url.startswith("https://"):
+            return False
+        session.add(ChannelEvent(channel=CHANNEL, ref=recording_sid, kind="recording", at=now,
+                                 data={"call_sid": call_sid}))  # fmt: skip
+        _flush_once(session)
+        ticket = session.get(Ticket, request.ticket_id)
+        ticket.events.append(
+            TicketEvent(kind="callback_recording", actor="citizen", at=now,
+                        data={"survey": request.id, "call_sid": call_sid, "recording_sid": recording_sid,
+                              "url": url, "seconds": seconds})
+        )  # fmt: skip
+        session.flush()
+        return True
 
     def _stored(self, session: Session, call_sid: str, kind: str) -> ChannelEvent | None:
         return session.scalar(

@@ -4,8 +4,16 @@ When the unit replies, the citizen is asked through the channel they used: an SM
 SMS, a WeChat message for WeChat, a link (``/survey/<token>``) for the web. The pack says what the
 ratings are, what silence counts as (003: 满意 after 24 hours), how often an unsatisfied ticket goes
 back to its unit (002: once, within 5 days; the second rating counts) and after which 不满意 a person
-calls the citizen back. Those call-backs wait in ``callback_requests`` for an operator (issue 9 adds
-automated calls).
+calls the citizen back. Automated calls (``routing.callbacks``) ask the same survey by phone.
+
+The person call-backs (a second 不满意, a citizen the calls never reached) wait in
+``callback_requests``, the operators' queue (``queue``). An operator records the result
+(``record_callback``): reached, with the rating the citizen gave, or not reached, with a note. That
+closes the request (once: a request someone else finished meanwhile raises ``AlreadyDone``), adds a
+``callback_result`` event to the ticket, and a rating goes through ``answer`` (source ``person``): on
+the round still open it is the citizen's rating; on a round the citizen rated already it replaces that
+rating (000 第十九条: the call-back asks again how satisfied they are), the earlier one kept in the
+event. A person is on the phone, so a 不满意 given to them queues no further person call-back.
 
 A citizen who sent 退订 (``contact_preferences.no_surveys``) is not asked; the pack's silence rule
 then applies as for anyone who does not answer.
@@ -19,7 +27,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Integer, String, Text, select
+from sqlalchemy import ForeignKey, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from intake.db import Base
@@ -27,7 +35,7 @@ from intake.models import Ticket, TicketEvent, utcnow
 from intake.outbox import Outbox
 from intake.preferences import wants_surveys
 from routing.lifecycle import Lifecycle, TransitionRefused
-from routing.policy import Policy
+from routing.policy import Policy, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +62,8 @@ class SurveyRequest(Base):
     recipient: Mapped[str] = mapped_column(String(128), index=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)  # the web link's secret
     unit_code: Mapped[str | None] = mapped_column(String(64), index=True)
-    # asked -> answered | defaulted (silence, the pack's rule) | unanswered (no rule) | superseded
+    # asked -> answered (by the citizen, or to an operator) | defaulted (silence, the pack's rule)
+    #        | unanswered (no rule) | unreachable (calls never answered: 000 第十七条) | superseded
     status: Mapped[str] = mapped_column(String(16), default="asked", index=True)
     rating: Mapped[str | None] = mapped_column(String(16))
     asked_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -74,8 +83,27 @@ class CallbackRequest(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | done
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column()
-    operator: Mapped[str | None] = mapped_column(String(128))
-    result: Mapped[str | None] = mapped_column(Text)
+    operator: Mapped[str | None] = mapped_column(String(128))  # the staff username who called
+    result: Mapped[str | None] = mapped_column(Text)  # the operator's note
+    outcome: Mapped[str | None] = mapped_column(String(16))  # reached | not_reached (migration 0009)
+    rating: Mapped[str | None] = mapped_column(String(16))  # what the citizen told the operator
+
+
+OUTCOMES = ("reached", "not_reached")
+MAX_NOTE = 500
+PERSON = "person"  # ``answer``'s source for a rating given to an operator
+
+
+class AlreadyDone(Exception):
+    """The call-back was finished already (by another operator); nothing was changed."""
+
+    def __init__(self, request: CallbackRequest) -> None:
+        super().__init__(f"call-back {request.id} done by {request.operator} already")
+        self.request = request
+
+
+class InvalidResult(ValueError):
+    """An operator's result that cannot be recorded as given (the message says why, in Chinese)."""
 
 
 @dataclass(frozen=True)
@@ -185,27 +213,38 @@ class Surveys:
         return session.scalar(select(SurveyRequest).where(SurveyRequest.token == token))
 
     def answer(
-        self, session: Session, request: SurveyRequest, rating: str, now: datetime, source: str = "citizen"
+        self,
+        session: Session,
+        request: SurveyRequest,
+        rating: str,
+        now: datetime,
+        source: str = "citizen",
+        actor: str | None = None,
     ) -> Verdict:
-        """Record ``rating`` and do what the pack says follows; the caller commits."""
+        """Record ``rating`` and do what the pack says follows; the caller commits.
+
+        ``source``: ``citizen`` (their own answer), ``person`` (told to an operator), or a rule
+        (``no_reply``, ``unreachable``) that counts silence as a rating."""
         if rating not in ratings(self.policy):
             raise ValueError(f"{rating!r} is not a rating of this hotline")
         ticket = session.get(Ticket, request.ticket_id)
         request.rating = rating
-        request.status = "answered" if source == "citizen" else "defaulted"
+        request.status = "answered" if source in ("citizen", PERSON) else "defaulted"
         request.answered_at = now
         try:
-            self.lifecycle.record_rating(session, ticket, rating=rating, actor=source, by=source, now=now)
+            self.lifecycle.record_rating(
+                session, ticket, rating=rating, actor=actor or source, by=source, now=now
+            )
         except TransitionRefused as refused:  # the office closed it meanwhile: the rating still counts
             log.info("rating of %s kept on its survey only: %s", ticket.number, refused)
             return Verdict(rating, "closed", REPLIES["thanks"])
         if rating != UNSATISFIED:
             self._close(session, ticket, now)
             return Verdict(rating, "closed", REPLIES["thanks"])
-        return self._unsatisfied(session, ticket, request, now)
+        return self._unsatisfied(session, ticket, request, now, by_person=source == PERSON)
 
     def _unsatisfied(
-        self, session: Session, ticket: Ticket, request: SurveyRequest, now: datetime
+        self, session: Session, ticket: Ticket, request: SurveyRequest, now: datetime, by_person: bool
     ) -> Verdict:
         survey = self.policy.survey
         unsatisfied = session.scalars(
@@ -214,7 +253,7 @@ class Surveys:
             )
         ).all()
         follow = survey.person_follow_up
-        if follow and len(unsatisfied) >= follow.after_unsatisfied:
+        if follow and len(unsatisfied) >= follow.after_unsatisfied and not by_person:
             session.add(
                 CallbackRequest(
                     ticket_id=ticket.id, reason=f"第{len(unsatisfied)}次不满意", basis=follow.basis,
@@ -274,3 +313,101 @@ class Surveys:
                     )
                 )
         return len(due)
+
+    def unreachable(
+        self, session: Session, request: SurveyRequest, now: datetime, rule: Unreachable, contacts: list[str]
+    ) -> None:
+        """A citizen the call-backs never reached counts as the pack says (000 第十七条: 视为已答复, the
+        survey settled without a rating and the ticket closed); every contact time joins the event."""
+        ticket = session.get(Ticket, request.ticket_id)
+        data = {"survey": request.id, "round": request.round, "days": rule.days,
+                "counts_as": rule.counts_as, "basis": rule.basis, "contacts": contacts}  # fmt: skip
+        ticket.events.append(TicketEvent(kind="callback_unreachable", actor="system", at=now, data=data))
+        if rule.counts_as != "replied":
+            self.answer(session, request, rule.counts_as, now, source="unreachable")
+            return
+        request.status = "unreachable"
+        request.answered_at = now
+        if ticket.status in ("replied", "reviewed", "surveyed"):
+            self._close(session, ticket, now)
+
+    # ---------------------------------------------------------------- the operators' queue
+
+    def queue(self, session: Session, limit: int = 200) -> list[tuple[CallbackRequest, Ticket]]:
+        """The open person call-backs, oldest first, each with its ticket."""
+        return [
+            (callback, ticket)
+            for callback, ticket in session.execute(
+                select(CallbackRequest, Ticket)
+                .join(Ticket, Ticket.id == CallbackRequest.ticket_id)
+                .where(CallbackRequest.status == "open")
+                .order_by(CallbackRequest.created_at, CallbackRequest.id)
+                .limit(limit)
+            ).all()
+        ]
+
+    def record_callback(
+        self,
+        session: Session,
+        callback_id: int,
+        *,
+        operator: str,
+        outcome: str,
+        rating: str | None,
+        note: str,
+        now: datetime,
+    ) -> CallbackRequest:
+        """An operator's result for one call-back: closes it, adds ``callback_result``, and a rating
+        goes through ``answer``; the caller commits. ``AlreadyDone`` when it was finished meanwhile,
+        ``InvalidResult`` for a result that cannot be recorded, ``LookupError`` for no such call-back."""
+        note = (note or "").strip()
+        rating = rating or None
+        if outcome not in OUTCOMES:
+            raise InvalidResult("请选择是否联系上诉求人")
+        if outcome == "reached" and rating is not None and rating not in ratings(self.policy):
+            raise InvalidResult(f"评价应为 {' / '.join(ratings(self.policy))} 之一")
+        if outcome == "not_reached" and rating is not None:
+            raise InvalidResult("未联系上诉求人，不能记录评价")
+        if outcome == "reached" and rating is None and not note:
+            raise InvalidResult("联系上但未评价时，请填写情况说明")
+        if outcome == "not_reached" and not note:
+            raise InvalidResult("请说明未联系上的情况（如关机、空号、无人接听）")
+        if len(note) > MAX_NOTE:
+            raise InvalidResult(f"情况说明不超过{MAX_NOTE}字")
+        callback = session.get(CallbackRequest, callback_id)
+        if callback is None:
+            raise LookupError(callback_id)
+        survey = None
+        if rating is not None:
+            survey = session.scalar(
+                select(SurveyRequest)
+                .where(SurveyRequest.ticket_id == callback.ticket_id, SurveyRequest.status != "superseded")
+                .order_by(SurveyRequest.round.desc(), SurveyRequest.id.desc())
+                .limit(1)
+            )
+            if survey is None:
+                raise InvalidResult("该工单没有满意度评价记录，不能记录评价")
+        # Only the first of two operators saving at once changes the row; the second sees 0 rows.
+        done = session.execute(
+            update(CallbackRequest)
+            .where(CallbackRequest.id == callback_id, CallbackRequest.status == "open")
+            .values(status="done", done_at=now, operator=operator, outcome=outcome, rating=rating,
+                    result=note or None)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        if done.rowcount != 1:
+            session.rollback()
+            raise AlreadyDone(session.get(CallbackRequest, callback_id))
+        session.refresh(callback)
+        ticket = session.get(Ticket, callback.ticket_id)
+        data: dict[str, object] = {"callback": callback.id, "reason": callback.reason, "outcome": outcome,
+                                   "rating": rating, "note": note or None}  # fmt: skip
+        if survey is not None and rating is not None:
+            data |= {"survey": survey.id, "previous_rating": survey.rating}
+            verdict = self.answer(session, survey, rating, now, source=PERSON, actor=f"staff:{operator}")
+            data["next_step"] = verdict.next_step
+        ticket.events.append(
+            TicketEvent(kind="callback_result", actor=f"staff:{operator}", at=now, data=data)
+        )
+        session.flush()
+        return callback

@@ -12,13 +12,14 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from app import create_app
-from channels.callbacks import place_due_calls
+from channels.callbacks import callbacks_of, place_due_calls
 from channels.twiml import digits_aloud
 from intake.config import Settings
 from intake.models import ChannelEvent, Ticket
 from intake.service import Hotline
 from intake.tickets import find_ticket
-from routing.callbacks import UNREACHABLE, in_calling_hours
+from routing.callbacks import CLAIM_LEASE, UNREACHABLE, in_calling_hours
+from routing.policy import load
 from routing.surveys import CallbackRequest, SurveyRequest
 from tests.conftest import TZ, _empty_tables, load_demo_into
 from tests.fakes import fake_twilio
@@ -158,7 +159,8 @@ def events(hotline, number, kind):
 )  # fmt: skip
 def test_calls_are_placed_only_in_the_morning_and_afternoon_to_evening(clock_time, allowed):
     hour, minute = map(int, clock_time.split(":"))
-    assert in_calling_hours(datetime(2026, 11, 28, hour, minute, tzinfo=TZ), TZ) is allowed
+    hours = load("longsheng").survey.calls.hours  # common.yaml's deployment default
+    assert in_calling_hours(datetime(2026, 11, 28, hour, minute, tzinfo=TZ), TZ, hours) is allowed
 
 
 def test_a_call_is_never_placed_outside_calling_hours(make_phone, twilio_api, clock):
@@ -278,7 +280,7 @@ def test_a_rating_not_heard_is_asked_again_once(make_phone, twilio_api):
 
 
 def no_answer_three_times(hotline, twilio_api, client, clock):
-    """Three attempts in calling hours, RETRY_AFTER apart; 12:00–14:00 is skipped."""
+    """Three attempts in calling hours, the pack's retry_after (2 hours) apart; 12:00–14:00 is skipped."""
     first = place(hotline, twilio_api, client)
     first.ends("no-answer")
     clock.now = datetime(2026, 11, 23, 11, 0, tzinfo=TZ)
@@ -352,3 +354,170 @@ def test_unsigned_or_foreign_calls_are_refused(make_phone, twilio_api):
     assert "系统出现故障" in said(call.answer())
     call.post(call.url.replace("call?", "rate?"), Digits="1")
     assert state(hotline, number)[1] == [("asked", None)]
+
+
+# ---------------------------------------------------------------- the pack's calling rules
+
+
+def test_calling_hours_and_attempts_come_from_the_pack(make_phone, twilio_api, clock, tmp_path):
+    pack = tmp_path / "tight.yaml"
+    pack.write_text(
+        'base: longsheng\nname: tight\nsurvey:\n  calls:\n    hours: ["10:30-11:00"]\n    attempts: 1\n',
+        encoding="utf-8",
+    )
+    hotline = make_phone(str(pack))
+    client = web_client(hotline)
+    number, _ = replied_ticket(hotline, channel="voice")
+    assert place_due_calls(hotline) == 0  # 10:00 is outside this pack's one window
+    clock.now = datetime(2026, 11, 23, 10, 30, tzinfo=TZ)
+    place(hotline, twilio_api, client).ends("no-answer")
+    ticket, surveys, _ = state(hotline, number)
+    assert surveys == [("defaulted", "满意")]  # one attempt only, then 003's silence rule
+
+
+# 000 第十七条: 连续2天拨打诉求人联系电话均未果的，视为已答复
+def test_000_第十七条_two_days_unreachable_count_as_replied(make_phone, twilio_api, clock):
+    hotline = make_phone("wengyuan")
+    client = web_client(hotline)
+    number, _ = replied_ticket(hotline, channel="voice")
+    place(hotline, twilio_api, client).ends("no-answer")  # Monday 10:00
+    clock.now = datetime(2026, 11, 23, 14, 0, tzinfo=TZ)
+    place(hotline, twilio_api, client).ends("busy")
+    clock.now = datetime(2026, 11, 23, 16, 0, tzinfo=TZ)
+    assert place_due_calls(hotline) == 0  # two a day under this pack
+    clock.now = datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
+    place(hotline, twilio_api, client).ends("no-answer")
+    clock.now = datetime(2026, 11, 24, 11, 0, tzinfo=TZ)
+    place(hotline, twilio_api, client).ends("no-answer")
+    ticket, surveys, kinds = state(hotline, number)
+    assert surveys == [("unreachable", None)] and ticket.status == "closed"
+    (deemed,) = events(hotline, number, "callback_unreachable")
+    assert deemed["basis"] == "000 第十七条" and deemed["counts_as"] == "replied"
+    assert [c[:16] for c in deemed["contacts"]] == [
+        "2026-11-23T10:00", "2026-11-23T14:00", "2026-11-24T09:00", "2026-11-24T11:00",
+    ]  # fmt: skip
+    with hotline.db.session() as session:
+        assert session.scalars(select(CallbackRequest)).all() == []  # nobody needs to call again
+    clock.now = datetime(2026, 11, 24, 14, 0, tzinfo=TZ)
+    assert place_due_calls(hotline) == 0
+
+
+def test_000_a_citizen_who_picked_up_once_was_reachable_and_goes_to_a_person(make_phone, twilio_api, clock):
+    hotline = make_phone("wengyuan")
+    client = web_client(hotline)
+    number, _ = replied_ticket(hotline, channel="voice")
+    first = place(hotline, twilio_api, client)
+    first.answer()
+    first.ends("completed")  # picked up, hung up without a rating
+    for moment, status in (((23, 14), "no-answer"), ((24, 9), "no-answer"), ((24, 11), "busy")):
+        clock.now = datetime(2026, 11, moment[0], moment[1], 0, tzinfo=TZ)
+        place(hotline, twilio_api, client).ends(status)
+    assert events(hotline, number, "callback_unreachable") == []
+    with hotline.db.session() as session:
+        (callback,) = session.scalars(select(CallbackRequest)).all()
+        assert callback.reason == UNREACHABLE and callback.basis == "000 第十九条"
+
+
+# ---------------------------------------------------------------- the citizen's wish for calls
+
+
+def text_hotline(client, body: str, sid: str, sender: str = PHONE) -> str:
+    """An SMS from ``sender`` as Twilio posts it, signed; returns our reply."""
+    params = {"MessageSid": sid, "AccountSid": ACCOUNT, "From": sender, "To": OUR_NUMBER, "Body": body,
+              "NumMedia": "0"}  # fmt: skip
+    signature = RequestValidator(TOKEN).compute_signature(f"{PUBLIC}/sms/incoming", params)
+    response = client.post("/sms/incoming", data=params, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200, response.data
+    return "".join(m.text or "" for m in ET.fromstring(response.data).iter("Message"))
+
+
+def test_a_texter_who_asks_for_calls_is_called_at_once(make_phone, twilio_api, clock):
+    hotline = make_phone("longsheng")  # 003 never calls a texter on its own
+    client = web_client(hotline)
+    assert "电话" in text_hotline(client, "电话回访", "SM" + "1" * 32)
+    number, _ = replied_ticket(hotline, channel="sms")
+    assert place_due_calls(hotline) == 1 and calls_placed(twilio_api)[0].form["To"] == PHONE
+
+
+def test_a_later_退订_undoes_the_wish_for_calls_and_短信回访_too(make_phone, twilio_api, clock):
+    hotline = make_phone("longsheng")
+    client = web_client(hotline)
+    text_hotline(client, "要电话", "SM" + "1" * 32)
+    text_hotline(client, "退订", "SM" + "2" * 32)
+    replied_ticket(hotline, channel="sms")
+    assert place_due_calls(hotline) == 0
+    text_hotline(client, "电话回访", "SM" + "3" * 32)  # 退订 then 电话回访: the latest wish counts
+    assert place_due_calls(hotline) == 1
+    text_hotline(client, "短信回访", "SM" + "4" * 32)
+    clock.now += timedelta(hours=4)
+    assert place_due_calls(hotline) == 0
+
+
+# ---------------------------------------------------------------- the reason as a recording
+
+RECORDING = "https://api.twilio.com/2010-04-01/Accounts/" + ACCOUNT + "/Recordings/RE" + "5" * 32
+
+
+def test_a_reason_not_recognised_is_left_as_a_recording_kept_once(make_phone, twilio_api):
+    hotline = make_phone("pingli")
+    client = web_client(hotline)
+    number, _ = replied_ticket(hotline, channel="voice")
+    call = place(hotline, twilio_api, client)
+    call.answer()
+    asked = call.press("3")
+    assert asked.find("Gather").get("actionOnEmptyResult") == "true"
+    offered = call.say("")  # nothing recognised
+    record = offered.find("Record")
+    assert "留言" in said(offered) and record.get("maxLength") == "60" and record.get("finishOnKey") == "#"
+    assert record.get("action").startswith(f"{PUBLIC}/voice/callback/recorded?s=")
+    assert record.get("recordingStatusCallback").startswith(f"{PUBLIC}/voice/callback/recording?s=")
+
+    recording = {"RecordingUrl": RECORDING, "RecordingSid": "RE" + "5" * 32, "RecordingDuration": "14"}
+    done = call.post(record.get("action"), **recording)
+    assert "您的意见已记录" in said(done) and done.find("Hangup") is not None
+    call.retry()  # Twilio retries the action
+    status = call.request(record.get("recordingStatusCallback"), RecordingStatus="completed", **recording)
+    assert status.status_code == 204
+    (kept,) = events(hotline, number, "callback_recording")
+    assert kept["url"] == RECORDING and kept["seconds"] == 14 and kept["call_sid"] == call.sid
+    assert events(hotline, number, "callback_reason") == []
+
+
+def test_a_recording_before_any_不满意_or_for_another_call_is_not_kept(make_phone, twilio_api):
+    hotline = make_phone("pingli")
+    client = web_client(hotline)
+    number, _ = replied_ticket(hotline, channel="voice")
+    call = place(hotline, twilio_api, client)
+    recorded = call.url.replace("/call?", "/recorded?")
+    recording = {"RecordingUrl": RECORDING, "RecordingSid": "RE" + "6" * 32, "RecordingDuration": "5"}
+    assert "没有收到留言" in said(call.post(recorded, **recording))  # no 不满意 on this call
+    call.sid = "CA" + "8" * 32
+    call.post(recorded, **recording)
+    assert events(hotline, number, "callback_recording") == []
+
+
+# ---------------------------------------------------------------- a worker that dies before dialling
+
+
+def test_an_attempt_claimed_by_a_dead_worker_is_placed_after_the_lease(make_phone, twilio_api, clock):
+    hotline = make_phone()
+    replied_ticket(hotline, channel="voice")
+    callbacks = callbacks_of(hotline)
+    with hotline.db.session() as session:
+        (due,) = callbacks.due(session, clock.now)
+        callbacks.claim(session, due, clock.now)  # claimed and committed, then the worker died
+        session.commit()
+    assert place_due_calls(hotline) == 0  # another worker respects a fresh claim
+    clock.now += CLAIM_LEASE - timedelta(seconds=1)
+    assert place_due_calls(hotline) == 0
+    clock.now += timedelta(seconds=2)
+    assert place_due_calls(hotline) == 1
+    assert place_due_calls(hotline) == 0  # and placed once
+    (placed,) = calls_placed(twilio_api)
+    with hotline.db.session() as session:
+        claims = session.scalars(
+            select(ChannelEvent.kind).where(
+                ChannelEvent.channel == "callback", ChannelEvent.ref.like("survey:%")
+            )
+        ).all()
+    assert sorted(claims) == ["attempt:1", "attempt:1:1"]
