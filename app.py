@@ -56,7 +56,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hotline"] = hotline
 
-    from channels import api, kb_public, office, security, sms, survey_page, unit_api, voice, webchat, wechat
+    from channels import (
+        api,
+        editor,
+        editor_tools,
+        kb_api,
+        kb_public,
+        office,
+        security,
+        sms,
+        survey_page,
+        unit_api,
+        voice,
+        webchat,
+        wechat,
+    )
     from channels import callbacks as callback_calls
 
     security.install(app, hotline.settings)
@@ -71,6 +85,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(survey_page.bp)
     app.register_blueprint(office.bp)
     app.register_blueprint(callback_calls.bp)
+    app.register_blueprint(editor.bp)
+    app.register_blueprint(editor_tools.bp)
+    app.register_blueprint(kb_api.bp)
     return app
 
 

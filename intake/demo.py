@@ -5,13 +5,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb.audit import SystemActor
 from kb.records import DEMO_ENTRIES, ImportReport, import_entries
 from routing.models import Unit
 from routing.units import DEMO_UNITS, load_units
+
+DEMO_ACTOR = "demo"  # the author of the demo entries' versions and audit rows
 
 
 def load_demo(session: Session) -> tuple[int, ImportReport]:
     """Write the demo units and entries (idempotent); the caller commits unless the report has errors."""
     count = load_units(session, DEMO_UNITS)
-    report = import_entries(session, DEMO_ENTRIES, set(session.scalars(select(Unit.code))))
+    units = set(session.scalars(select(Unit.code)))
+    report = import_entries(session, DEMO_ENTRIES, units, actor=SystemActor(DEMO_ACTOR))
     return count, report

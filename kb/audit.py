@@ -7,6 +7,7 @@ log cannot miss a change that happened nor show one that was rolled back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -23,6 +24,15 @@ class Actor(Protocol):
     username: str
     role: str
     unit_code: str | None
+
+
+@dataclass(frozen=True)
+class SystemActor:
+    """The command line and scripted imports act as this (an administrator with a name of its own)."""
+
+    username: str = "hotline-cli"
+    role: str = "admin"
+    unit_code: str | None = None
 
 
 class KbAudit(Base):

@@ -31,9 +31,11 @@ from sqlalchemy.orm import Session
 
 from intake.staff import UNIT_ROLES
 from kb import audit
-from kb.audit import Actor
+from kb.audit import Actor, SystemActor
 from kb.models import SERVICE_FIELDS, KbEntry, KbEntryVersion, as_record, bump_revision
 from kb.records import FIELDS, check_record, next_version
+
+__all__ = ["SystemActor"]  # re-exported: callers act as it when no person does
 
 READERS = ("admin", "office", "operator", "unit_editor", "unit_reviewer")
 
@@ -95,15 +97,6 @@ class Conflict(EditRefused):
 
 class Invalid(EditRefused):
     status = 400
-
-
-@dataclass(frozen=True)
-class SystemActor:
-    """The command line and scripted imports act as this (an administrator with a name of its own)."""
-
-    username: str = "hotline-cli"
-    role: str = "admin"
-    unit_code: str | None = None
 
 
 # ---------------------------------------------------------------- who may do what
@@ -502,5 +495,31 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[FieldChange]:
                 segments.append(("removed", before[i1:i2]))
             if j2 > j1:
                 segments.append(("added", after[j1:j2]))
-        changes.append(FieldChange(key, LABELS.get(key, key), before, after, tuple(segments)))
+        changes.append(FieldChange(key, LABELS.get(key, key), before, after, _fold(segments)))
     return changes
+
+
+def _fold(segments: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Fold one- and two-character islands of sameness into the change around them, so a rewritten
+    sentence reads as old text struck out and new text added, not as confetti (unrelated Chinese
+    sentences share many single characters)."""
+    blocks: list[list[str]] = []  # ["same", text] or ["change", removed, added]
+    for i, (kind, text) in enumerate(segments):
+        island = kind == "same" and len(text) <= 2 and 0 < i < len(segments) - 1
+        if kind == "same" and not island:
+            blocks.append(["same", text])
+            continue
+        if not blocks or blocks[-1][0] != "change":
+            blocks.append(["change", "", ""])
+        block = blocks[-1]
+        if kind != "added":
+            block[1] += text
+        if kind != "removed":
+            block[2] += text
+    folded: list[tuple[str, str]] = []
+    for block in blocks:
+        if block[0] == "same":
+            folded.append(("same", block[1]))
+        else:
+            folded += [(k, t) for k, t in (("removed", block[1]), ("added", block[2])) if t]
+    return tuple(folded)

@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kb import audit
+from kb.audit import Actor, SystemActor
 from kb.models import KINDS, SERVICE_FIELDS, KbEntry, KbEntryVersion, bump_revision, utcnow
 
 FIELDS = ("id", "unit", "question", "answer", "alt_questions", "keywords", "spoken_answer",
@@ -37,6 +39,7 @@ MAX_LIST = 50  # phrasings, keywords or tags in one entry
 MAX_ITEM = 200
 MAX_SERVICE_TEXT = 2000
 MAX_REVIEW_DAYS = 3660
+IMPORTER = SystemActor("import")
 
 
 @dataclass
@@ -234,7 +237,7 @@ def import_entries(
     path: Path,
     known_units: set[str],
     *,
-    author: str = "import",
+    actor: Actor = IMPORTER,
     now: datetime | None = None,
     only_unit: str | None = None,
 ) -> ImportReport:
@@ -243,7 +246,9 @@ def import_entries(
     ``only_unit`` limits the file to one unit's entries (a unit reviewer importing in the editor).
     """
     rows, errors = read_rows(path)
-    return import_rows(session, rows, errors, known_units, author=author, now=now, only_unit=only_unit)
+    return import_rows(
+        session, rows, errors, known_units, actor=actor, now=now, only_unit=only_unit, source=path.name
+    )
 
 
 def import_rows(
@@ -252,11 +257,16 @@ def import_rows(
     errors: list[str],
     known_units: set[str],
     *,
-    author: str = "import",
+    actor: Actor = IMPORTER,
     now: datetime | None = None,
     only_unit: str | None = None,
+    source: str | None = None,
 ) -> ImportReport:
-    """Validate rows already read (see ``read_rows``/``parse_rows``) and write them all or nothing."""
+    """Validate rows already read (see ``read_rows``/``parse_rows``) and write them all or nothing.
+
+    Each added or changed entry gets a version authored by ``actor``, and each unit in the file one
+    audit row with its counts and the ``source`` (a file name), so a unit sees who replaced its text.
+    """
     records, problems = validate(rows, known_units)
     if only_unit is not None:
         for number, row in rows:
@@ -275,32 +285,43 @@ def import_rows(
         if foreign:
             report.errors.append(f"entries of another unit cannot be replaced: {', '.join(foreign)}")
             return report
+    counts: dict[str, dict[str, int]] = {}
     for record in records:
         entry = existing.get(record["id"])
+        count = counts.setdefault(record["unit"], {"added": 0, "updated": 0, "unchanged": 0})
         if entry is None:
-            entry = KbEntry(public_id=record["id"], status="published", version=1, reviewed_on=now.date())
+            entry = KbEntry(
+                public_id=record["id"], status="published", version=1, reviewed_on=now.date(),
+                created_at=now, updated_at=now,
+            )  # fmt: skip
             entry.apply(record)
             session.add(entry)
             session.flush()
             changed = ["created"]
             report.added += 1
+            count["added"] += 1
         else:
             changed = entry.apply(record)
             if not changed:
                 report.unchanged += 1
+                count["unchanged"] += 1
                 continue
             entry.version = next_version(session, entry)
+            entry.updated_at = now
             if entry.status == "published":
                 entry.reviewed_on = now.date()
             report.updated += 1
+            count["updated"] += 1
         session.add(
             KbEntryVersion(
                 entry_id=entry.id, number=entry.version, content=entry.to_record(), status=entry.status,
-                author=author, note="导入", changed=changed, created_at=now,
+                author=actor.username, note="导入", changed=changed, created_at=now,
             )
         )  # fmt: skip
     if report.added or report.updated:
         bump_revision(session)
+    for unit, count in sorted(counts.items()):
+        audit.record(session, actor, "import", now, unit=unit, file=source, **count)
     session.flush()
     return report
 

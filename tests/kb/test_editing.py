@@ -274,3 +274,20 @@ def test_unknown_entries_and_versions_are_not_found(world):
         act(world, editing.submit, EDITOR, "RSJ-NOSUCH")
     with pytest.raises(NotFound, match="第 9 版"):
         act(world, editing.restore, EDITOR, public_id, 9)
+
+
+def test_a_rewritten_sentence_diffs_as_struck_and_added_text_not_confetti():
+    """Unrelated Chinese sentences share single characters (车, 到, 办); a diff that kept each of them
+    as 'unchanged' would be unreadable, so islands of one or two characters join the change."""
+    old = {
+        **DRAFT,
+        "id": "X",
+        "unit": "rsj",
+        "answer": "电动自行车上牌已改为网上预约：关注公众号预约后到车管所领取号牌。",
+    }
+    new = {**old, "answer": "带购车发票、合格证和身份证到县交警大队车管所办理，当场发放号牌。"}
+    (change,) = editing.diff(old, new)
+    islands = [t for k, t in change.segments[1:-1] if k == "same" and len(t) <= 2]
+    assert islands == []
+    assert "".join(t for k, t in change.segments if k != "added") == old["answer"]
+    assert "".join(t for k, t in change.segments if k != "removed") == new["answer"]

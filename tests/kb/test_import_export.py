@@ -441,3 +441,14 @@ def test_an_id_longer_than_64_characters_is_refused(cli, units, tmp_path):
     result = cli("kb", "import", str(write_jsonl(tmp_path / "kb.jsonl", [entry(id="a" * 65)])))
     assert result.exit_code == 1
     assert "line 1: id is longer than 64 characters" in result.stderr
+
+
+def test_an_import_leaves_one_audit_row_per_unit_with_its_counts(cli, units, tmp_path):
+    from kb.audit import recent
+
+    import_ok(cli, write_jsonl(tmp_path / "kb.jsonl", ENTRIES))
+    with units.db.session() as session:
+        rows = [r for r in recent(session) if r.action == "import"]
+    assert {(r.actor, r.unit_code, r.detail["added"], r.detail["file"]) for r in rows} == {
+        ("import", e["unit"], sum(x["unit"] == e["unit"] for x in ENTRIES), "kb.jsonl") for e in ENTRIES
+    }
