@@ -56,6 +56,7 @@ from kb.editing import (
 )
 from kb.models import KINDS, SERVICE_FIELDS, STATUSES, KbEntry
 from kb.preview import Draft, PreviewInvalid, near_duplicates, preview
+from kb.questions import ASKERS
 from kb.records import MAX_ITEM, MAX_LIST, MAX_REVIEW_DAYS, MAX_SERVICE_TEXT, MAX_TEXT, check_record
 
 bp = Blueprint(
@@ -692,6 +693,7 @@ def entry(public_id: str):
         sent_back=sent_back,
         duplicates=duplicates,
         units=units,
+        question_askers=ASKERS,
         **_page(),
     )
 

@@ -342,6 +342,11 @@ def test_the_office_reads_everything_and_changes_nothing(sign_in):
     refused = desk.get("/editor/new")
     assert refused.status_code == 403 and "可以查看知识条目，但不能新建" in text(refused)
     assert desk.get("/editor/entries/LS-RSJ-0001/edit").status_code == 403
+    # ...but may put a knowledge question to the unit about it (003 第十五条(二))
+    assert "/editor/questions/new?entry=LS-RSJ-0001" in page.get_data(as_text=True)
+    assert "/editor/questions/new" not in sign_in("li").get("/editor/entries/LS-RSJ-0001").get_data(
+        as_text=True
+    )
 
 
 def test_an_administrator_may_write_for_any_unit(sign_in, staff):
