@@ -7,7 +7,8 @@
 - Only the roles ``office``, ``operator`` and ``admin`` see the office pages (others: 403; nobody
   signed in: the login page, or 401 for the JSON API).
 - ``/office`` renders the figures server-side and hands the same figures to Chart.js (vendored in
-  ``static/office``, no CDN) as JSON; ``/office/api/summary`` returns them as JSON;
+  ``static/office``, no CDN) as JSON; ``/office/api/summary`` returns them as JSON (with the key
+  items of 000 第十四条 under ``key_items``, where the pack has the rule);
   ``/office/export.csv`` lists the period's tickets with phone numbers masked.
 - ``/office/callbacks`` is the operators' queue of person call-backs (a second 不满意, a citizen the
   automated calls never reached), oldest first, with ticket number, reason, article and a one-line

@@ -2,7 +2,9 @@
 
 Every request carries ``Authorization: Bearer <token>`` (``hotline unit token CODE`` issues one).
 The adapter checks the token and the body's shape, calls ``routing.lifecycle`` and renders the
-result as JSON; every rule (limits, required reply fields, privacy) lives there.
+result as JSON; every rule (limits, required reply fields, privacy) lives there. Each ticket also
+says how many citizens reported the same incident and which tickets they are (``key_item``,
+``reporters``, ``linked``: 000 第十四条, ``routing.handoff.incident``), without who they are.
 
 401: no token or a bad one; 403: another unit's ticket; 404: no such ticket; 400: a missing or bad
 field (``field`` names it); 409: a transition the ticket's state or the pack does not allow

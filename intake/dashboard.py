@@ -1,7 +1,8 @@
 """The office dashboard's figures: volumes, on-time and satisfaction rates, cards, hot topics, call-backs.
 
 Plain counting over the database for one period, shared by the `/office` page, its JSON API and its
-CSV export (``channels/office.py`` renders them).
+CSV export (``channels/office.py`` renders them). Key items (000 第十四条) are read from the tickets'
+``key_item`` events (``routing.keyitems`` writes them); nothing else is stored for them.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from intake.models import Ticket
+from intake.models import Ticket, TicketEvent
 from intake.privacy import mask_phone
 from intake.service import Hotline
 from intake.stats import compute, period_bounds
 from intake.tickets import citizen_phone
 from kb.models import KbEntry
 from routing import supervision
+from routing.callbacks import summary
 from routing.lifecycle import OPEN
 from routing.models import Unit
 from routing.surveys import CallbackRequest, SurveyRequest
@@ -44,6 +46,66 @@ def final_ratings(session: Any, lo: datetime, hi: datetime) -> dict[int, SurveyR
         .order_by(SurveyRequest.round)
     ).all()
     return {row.ticket_id: row for row in rows}
+
+
+CONFIDENTIAL_SUMMARY = "（保密工单，不显示内容）"
+
+
+def key_items(session: Any, lo: datetime, hi: datetime, tz: Any) -> list[dict[str, Any]]:
+    """The incidents flagged as key items (000 第十四条) between ``lo`` and ``hi``, most reporters first.
+
+    Each flag names the reports it joined; a later report of the same incident adds a flag naming
+    more of them, so flags that share a ticket are one incident. The summary is the first sentence of
+    the earliest report that is not confidential, without phone, ID or door numbers; the other
+    reporters' contacts are never shown.
+    """
+    flags = session.execute(
+        select(TicketEvent, Ticket.number)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(TicketEvent.kind == "key_item", TicketEvent.at >= lo, TicketEvent.at < hi)
+        .order_by(TicketEvent.at, TicketEvent.id)
+    ).all()
+    parent: dict[str, str] = {}
+
+    def root(number: str) -> str:
+        while parent.setdefault(number, number) != number:
+            number = parent[number] = parent[parent[number]]
+        return number
+
+    flagged_at: dict[str, datetime] = {}
+    basis: dict[str, str | None] = {}
+    for event, number in flags:
+        numbers = {number, *event.data.get("numbers", [])}
+        for other in numbers:
+            parent[root(other)] = root(number)
+        for member in numbers:
+            flagged_at.setdefault(member, event.at)
+            basis.setdefault(member, event.data.get("basis"))
+    if not parent:
+        return []
+    tickets = {
+        t.number: t for t in session.scalars(select(Ticket).where(Ticket.number.in_(list(parent)))).all()
+    }
+    groups: dict[str, list[Ticket]] = defaultdict(list)
+    for number in sorted(tickets):  # numbers grow with time: the first is the earliest report
+        groups[root(number)].append(tickets[number])
+    items = []
+    for members in groups.values():
+        first = members[0]
+        shown = next((summary(t, limit=60) for t in members if not t.confidential), None)
+        items.append(
+            {
+                "numbers": [t.number for t in members],
+                "reporters": len({t.sender for t in members}),
+                "unit": first.unit_code,
+                "summary": shown or (CONFIDENTIAL_SUMMARY if all(t.confidential for t in members) else ""),
+                "basis": basis.get(first.number),
+                "first_reported_at": local_iso(first.created_at, tz),
+                "flagged_at": local_iso(min(flagged_at[t.number] for t in members), tz),
+                "open": sum(1 for t in members if t.status in OPEN),
+            }
+        )
+    return sorted(items, key=lambda item: (-item["reporters"], item["flagged_at"]))
 
 
 def summarise(line: Hotline, start: date, end: date) -> dict[str, Any]:
@@ -177,6 +239,12 @@ def summarise(line: Hotline, start: date, end: date) -> dict[str, Any]:
                 }
                 for t in urgent
             ],
+            "key_items": key_items(db, lo, hi, tz),
+            "key_item_rule": (
+                {"same_day_reporters": line.policy.key_items.reporters, "basis": line.policy.key_items.basis}
+                if line.policy.key_items.reporters
+                else None
+            ),
             "callbacks": [
                 {
                     "number": t.number,

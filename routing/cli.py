@@ -35,18 +35,10 @@ def show_command(name: str) -> None:
     click.echo(f"jurisdiction: {pack.jurisdiction}; towns: {'、'.join(pack.towns)}")
     click.echo(f"\ndeadlines (counting: {pack.counting})")
     for category, spec in pack.categories.items():
-        limit = f"{spec.working_days} working days" if spec.working_days else f"{spec.hours} hours"
-        click.echo(f"  {category:<11} {limit:<18} {spec.basis or ''}")
-    urgent = pack.urgent_deadline
-    limit = f"{urgent.working_days} working days" if urgent.working_days else f"{urgent.hours} hours"
-    click.echo(f"  {'urgent':<11} {limit:<18} {urgent.basis or ''}")
-    click.echo("\nemergency lines")
-    for line in pack.emergency_lines:
-        if line.matched and line.matched != line.number:  # a line the regulation does not name
-            click.echo(f"  {line.matched:<6} → {line.number} {line.name} (not named: falls back)")
-        else:
-            click.echo(f"  {line.number:<6} {line.name:<8} dial {line.dial}")
-    click.echo(f"  basis: {pack.emergency_basis or '-'}")
+        click.echo(f"  {category:<11} {_deadline(spec):<18} {spec.basis or ''}")
+    click.echo(f"  {'urgent':<11} {_deadline(pack.urgent_deadline):<18} {pack.urgent_deadline.basis or ''}")
+    _show_filed_as(pack)
+    _show_lines(pack)
     click.echo("\nredirects")
     for rule in pack.redirects:
         click.echo(f"  {rule.code:<14} {rule.basis or '':<16} {rule.reply[:40] if rule.reply else ''}…")
@@ -54,6 +46,7 @@ def show_command(name: str) -> None:
     for rule in pack.declines:
         click.echo(f"  {rule.code:<20} {rule.basis or '':<16} {rule.reply[:40] if rule.reply else ''}…")
     _show_handling(pack)
+    _show_key_items(pack)
     _show_survey(pack)
     _show_hours(pack)
     _show_supervision(pack)
@@ -75,6 +68,66 @@ def _row(label: str, value: str, basis: str | None) -> None:
 
 def _limit(limit: policies.Limit | None) -> str:
     return limit.describe() if limit else NOT_SET
+
+
+def _deadline(spec: policies.Deadline) -> str:
+    return f"{spec.working_days} working days" if spec.working_days else f"{spec.hours} hours"
+
+
+def _cut(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[:width] + "…"
+
+
+def _show_filed_as(pack: policies.Policy) -> None:
+    click.echo("\nfiled as another category")
+    if not pack.file_as:
+        click.echo(f"  {NOT_SET}")
+        return
+    for kind, rule in pack.file_as.items():
+        target = pack.categories[rule.category]
+        _row(kind, f"as {rule.category} ({_deadline(target)})", rule.basis)
+        if rule.reply:
+            _row("", f"reply: {_cut(rule.reply)}", None)
+
+
+def _reach(line: policies.EmergencyLine) -> str:
+    """How the citizen reaches ``line``: its number, and the guidance the reply gives."""
+    # A utility line may have no number the pack knows (it differs by city and company): the reply
+    # then tells the citizen where to find it, so the guidance is what matters here.
+    reach = f"dial {line.dial}" if line.dial else "no number"
+    return f"{reach} — guidance: {_cut(line.guidance)}" if line.guidance else reach
+
+
+def _show_lines(pack: policies.Policy) -> None:
+    emergency = [line for line in pack.emergency_lines if not line.utility]
+    utility = [line for line in pack.emergency_lines if line.utility]
+    click.echo("\nemergency lines")
+    for line in emergency:
+        if line.matched and line.matched != line.number:  # a line the regulation does not name
+            click.echo(f"  {line.matched:<6} → {line.number} {line.name} (not named: falls back)")
+        else:
+            click.echo(f"  {line.number:<6} {_pad(line.name, 14)} {_reach(line)}")
+    click.echo(f"  basis: {pack.emergency_basis or NOT_SET}")
+    click.echo("\nutility lines (公共事业服务热线)")
+    if not utility:
+        click.echo(f"  {NOT_SET}  not put through: water, power, gas and heating matters become tickets")
+        return
+    for line in utility:
+        if line.matched and line.matched != line.number:
+            click.echo(f"  {line.matched:<8} → {line.number} {line.name} (not named: falls back)")
+        else:
+            click.echo(f"  {line.number:<8} {_pad(line.name, 14)} {_reach(line)}")
+    click.echo(f"  basis: {pack.emergency_basis or NOT_SET}")
+
+
+def _show_key_items(pack: policies.Policy) -> None:
+    click.echo("\nkey items (重点事项)")
+    rule = pack.key_items
+    if rule.reporters is None:
+        _row("same-day reporters", NOT_SET, None)
+        return
+    _row("same-day reporters", f"{rule.reporters} different citizens, one incident, one day", rule.basis)
+    _row("", "reports linked; each ticket flagged key_item", None)
 
 
 def _show_handling(pack: policies.Policy) -> None:

@@ -11,7 +11,13 @@ hotline office's when the unit has none (the office forwards by hand), and recor
 - ``X-Hotline-Timestamp: <unix seconds>`` and ``X-Hotline-Signature: sha256=<hex>``, the HMAC-SHA256
   with the unit's webhook secret of ``<timestamp>.<body>``. The timestamp is inside the signature so a
   captured request cannot be replayed later; receivers check both (``verify_signature``);
-- ``X-Hotline-Event``: ``dispatched``, ``rehandled``, ``reminder`` or ``overdue``.
+- ``X-Hotline-Event``: ``dispatched``, ``rehandled``, ``reminder``, ``overdue`` or ``key_item``.
+
+Every ticket a unit is shown says whether other citizens reported the same incident (``incident``):
+the other reports' numbers and how many people reported it, flagged as a key item under 000 第十四条
+when enough did; never who they are or what they wrote. A ticket that becomes a key item after its
+dispatch notice was written gets a ``key_item`` notice (``owe_key_item_notices``), so a unit that
+only listens to its webhook learns it too.
 
 Any 2xx is delivered; anything else, or no answer, is retried with a growing wait (30 s … 1 h) up to
 ``MAX_ATTEMPTS``, then ``failed`` (listed for the office). Deliveries are claimed with ``FOR UPDATE
@@ -40,7 +46,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from intake.db import Database
+from intake.models import Ticket, TicketEvent
 from intake.outbox import backoff
+from routing.keyitems import linked_numbers
 from routing.models import HandoffDelivery, Unit, UnitCredential
 
 log = logging.getLogger(__name__)
@@ -60,6 +68,36 @@ USER_AGENT = "hotline12345-handoff/1"
 
 class UnknownUnit(LookupError):
     """No unit has this code."""
+
+
+# Key items are flagged the day their reports come in (routing.keyitems compares one day's reports), so
+# a ticket created earlier than this can no longer become one; the bound keeps the worker's query small.
+KEY_ITEM_LOOKBACK = timedelta(days=2)
+
+
+# ---------------------------------------------------------------- other reports of the same incident
+
+
+def incident(session: Session, ticket: Ticket) -> dict[str, Any]:
+    """What the unit is told about other citizens' reports of the same incident (000 第十四条).
+
+    ``linked``: the numbers of the reports linked to this one or flagged with it as one key item;
+    ``reporters``: how many different citizens reported it, this one included. Only numbers and a
+    count: the other reporters' contacts and words stay out, whatever their tickets' confidentiality.
+    """
+    flags = [event.data for event in ticket.events if event.kind == "key_item"]
+    linked = linked_numbers(ticket)
+    for data in flags:
+        linked += [n for n in data.get("numbers", []) if n != ticket.number and n not in linked]
+    senders = {ticket.sender}
+    if linked:
+        senders.update(session.scalars(select(Ticket.sender).where(Ticket.number.in_(linked))))
+    return {
+        "key_item": bool(flags),
+        "key_item_basis": flags[0].get("basis") if flags else None,
+        "reporters": len(senders),
+        "linked": linked,
+    }
 
 
 # ---------------------------------------------------------------- signatures
@@ -229,6 +267,53 @@ class Handoff:
         except IntegrityError:  # another worker owed the same notice at the same moment
             return session.scalars(select(HandoffDelivery).where(HandoffDelivery.key == key)).one(), False
         return row, True
+
+    def owe_key_item_notices(
+        self, session: Session, view: Callable[[Session, Ticket], dict[str, Any]]
+    ) -> list[str]:
+        """Owe a ``key_item`` notice for each handed-over ticket flagged since its notice; caller commits.
+
+        ``view`` is the ticket as its unit sees it (``Lifecycle.unit_view``). A ticket whose current
+        dispatch notice already said ``key_item`` needs none. Keyed ``number:version:key-item``, so
+        several workers owe it once. Returns the keys owed now.
+        """
+        since = self.clock() - KEY_ITEM_LOOKBACK
+        flagged = (
+            select(TicketEvent.id)
+            .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == "key_item")
+            .exists()
+        )
+        tickets = session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.created_at >= since,
+                Ticket.disposition == "dispatched",
+                Ticket.version >= 1,
+                Ticket.status != "closed",
+                flagged,
+            )
+            .order_by(Ticket.id)
+        ).all()
+        owed = []
+        for ticket in tickets:
+            key = f"{ticket.number}:{ticket.version}:key-item"
+            told = session.scalar(
+                select(HandoffDelivery.body).where(HandoffDelivery.key == f"{ticket.number}:{ticket.version}")
+            )
+            if told is not None and json.loads(told).get("ticket", {}).get("key_item"):
+                continue  # flagged before it was handed over: the dispatch said so
+            _, new = self.notify(
+                session,
+                key=key,
+                ticket_number=ticket.number,
+                version=ticket.version,
+                unit_code=ticket.unit_code or "",
+                kind="key_item",
+                payload={"event": "key_item", "ticket": view(session, ticket)},
+            )
+            if new:
+                owed.append(key)
+        return owed
 
     def deliver_due(self, limit: int = 50) -> HandoffReport:
         """POST every due notice; return what happened to each (by key)."""

@@ -46,7 +46,7 @@ from intake.db import Database
 from intake.models import Ticket, TicketEvent
 from intake.status import STAGES
 from intake.tickets import citizen_phone
-from routing.handoff import Handoff, HandoffReport
+from routing.handoff import Handoff, HandoffReport, incident
 from routing.models import Unit
 from routing.policy import Deadline, Limit, Policy
 from routing.workdays import WorkdayCalendar, due_date
@@ -1033,6 +1033,7 @@ class Lifecycle:
             "request": ticket.request,
             "reply": ticket.reply,
             "reminders": reminders,
+            **incident(session, ticket),  # key_item, key_item_basis, reporters, linked (000 第十四条)
         }
 
     def open_for_unit(self, session: Session, unit: str) -> list[Ticket]:
@@ -1070,6 +1071,9 @@ class Lifecycle:
     def deliver_handoffs(self, limit: int = 50) -> HandoffReport:
         """One worker pass: hand new tickets over, then POST every due notice (retries included)."""
         adopted = self.hand_off_new(limit)
+        with self.db.session() as session:  # flagged as key items after they were handed over
+            self.handoff.owe_key_item_notices(session, self.unit_view)
+            session.commit()
         report = self.handoff.deliver_due(limit)
         report.adopted = adopted
         return report

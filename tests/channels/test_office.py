@@ -210,6 +210,68 @@ def test_urgent_tickets_are_the_key_items(demo):
     assert [u["number"] for u in f["urgent"]] == [number]
 
 
+@pytest.fixture
+def wengyuan(settings, clock):
+    """Wengyuan (000): 一天内多人反映 makes a key item (000 第十四条), three citizens in this pack."""
+    hotline = make_hotline(settings.database_url, settings.instance_path, clock, policy="wengyuan", demo=True)
+    add_staff(hotline, "wang", "office")
+    yield hotline
+    hotline.db.dispose()
+
+
+# four neighbours describe one broken water main in their own words; the first names a door number
+WATER_MAIN = [
+    ("+8613800000001", "瓢里镇瓢里街18号门口的自来水管爆了，水漫到路上了。我家电话13800000001"),
+    ("+8613800000002", "瓢里街那边自来水管爆裂了，整条路都是水"),
+    ("+8613800000003", "瓢里镇瓢里街自来水管破了，路上全是水没人管"),
+    ("+8613800000004", "瓢里镇瓢里街的自来水管爆了，路上到处是水"),
+]
+
+
+def test_an_incident_many_people_reported_is_a_key_item_with_its_tickets(wengyuan, clock):
+    outcomes = [wengyuan.handle(Message(channel="sms", sender=s, text=t)) for s, t in WATER_MAIN]
+    assert [o.action for o in outcomes] == ["ticket"] * 4, [o.reply for o in outcomes]
+    numbers = sorted(o.ticket.number for o in outcomes)
+    lamp = ticket_from(wengyuan, "sms", OTHER_PHONE, "瓢里镇瓢里街的路灯坏了一个多月了")
+    web = office_app(wengyuan).test_client()
+    login(web, "wang")
+
+    f = web.get("/office/api/summary").get_json()
+    # the fourth report's flag joins the first three: one incident, not two
+    (item,) = f["key_items"]
+    assert item["numbers"] == numbers and lamp not in item["numbers"]
+    assert item["reporters"] == 4 and item["basis"] == "000 第十四条"
+    assert item["unit"] == outcomes[0].ticket.unit and item["open"] == 4
+    assert item["summary"] == "瓢里镇瓢里街某门口的自来水管爆了，水漫到路上了"  # the door number taken out
+    assert f["key_item_rule"] == {"same_day_reporters": 3, "basis": "000 第十四条"}
+
+    page = web.get("/office").get_data(as_text=True)
+    assert "重点事项（一天内多人反映）" in page and "依据000 第十四条" in page
+    assert "4人" in page and "、".join(numbers) in page and "瓢里镇瓢里街某门口" in page
+    for sender, _ in WATER_MAIN:  # nobody's number, in full, anywhere
+        assert sender[-11:] not in page and sender[-11:] not in str(f)
+
+    later = web.get("/office/api/summary?from=2026-11-24&to=2026-11-24").get_json()
+    assert later["key_items"] == []  # flagged on the 23rd, not in this period
+
+
+def test_two_reporters_are_not_yet_a_key_item(wengyuan):
+    for sender, text in WATER_MAIN[:2]:
+        ticket_from(wengyuan, "sms", sender, text)
+    web = office_app(wengyuan).test_client()
+    login(web, "wang")
+    assert web.get("/office/api/summary").get_json()["key_items"] == []
+    page = web.get("/office").get_data(as_text=True)
+    assert '<table id="key-items">' in page and "暂无" in page.split('id="key-items"')[1].split("</table>")[0]
+
+
+def test_a_pack_without_the_key_item_rule_shows_no_such_list(web):  # 003 names no key items
+    login(web, "wang")
+    f = web.get("/office/api/summary").get_json()
+    assert f["key_items"] == [] and f["key_item_rule"] is None
+    assert "一天内多人反映" not in web.get("/office").get_data(as_text=True)
+
+
 def test_the_csv_export_lists_the_periods_tickets_with_numbers_masked(demo):
     add_staff(demo, "wang", "office")
     first = ticket_from(demo, "sms", PHONE)

@@ -10,9 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from app import create_app
+from intake.messages import Message
 from routing.handoff import issue_token, unit_for_token
 from routing.unit_cli import unit_group
+from tests.conftest import load_demo_into
 from tests.routing.lifecycle_world import PHONE, REPLY, RETURN, make_world
+from tests.routing.test_key_items import REPORTS
 
 
 @pytest.fixture
@@ -261,6 +264,49 @@ def test_a_body_that_is_not_a_json_object_is_refused(api, world, cgj, body):
         f"/api/v1/unit/tickets/{number}/sign", headers=cgj, data=body, content_type="application/json"
     )
     assert response.status_code == 400 and response.get_json()["error"] == "请求体必须是 JSON 对象"
+
+
+# ---------------------------------------------------------------- key items (000 第十四条)
+
+
+@pytest.fixture
+def wengyuan(settings, clock):
+    w = make_world(settings, clock, "wengyuan")
+    load_demo_into(w.hotline)
+    yield w
+    w.hotline.db.dispose()
+
+
+def test_a_key_item_shows_how_many_citizens_reported_it_and_their_tickets(wengyuan):
+    """Under wengyuan (000 第十四条) three citizens report one broken water main through the pipeline;
+    the third asks for confidentiality. The unit sees each ticket flagged, the count and the other
+    tickets' numbers, but none of the other reporters' numbers or words."""
+    world = wengyuan
+    texts = [text for _, text in REPORTS[:2]] + [REPORTS[2][1] + "，请为我保密"]
+    outcomes = [
+        world.hotline.handle(Message(channel="sms", sender=sender, text=text))
+        for (sender, _), text in zip(REPORTS, texts, strict=True)
+    ]
+    assert [o.action for o in outcomes] == ["ticket"] * 3
+    numbers = [o.ticket.number for o in outcomes]
+    unit = outcomes[0].ticket.unit
+    api = create_app({"hotline": world.hotline, "TESTING": True}).test_client()
+    headers = {"Authorization": f"Bearer {token_for(world, unit)}"}
+
+    listed = api.get("/api/v1/unit/tickets", headers=headers).get_json()["tickets"]
+    assert {t["number"]: (t["key_item"], t["reporters"], sorted(t["linked"])) for t in listed} == {
+        n: (True, 3, sorted(set(numbers) - {n})) for n in numbers
+    }
+    for number, (sender, _) in zip(numbers, REPORTS, strict=True):
+        body = api.get(f"/api/v1/unit/tickets/{number}", headers=headers).get_json()
+        assert body["key_item_basis"] == "000 第十四条"
+        assert {"linked", "key_item"} <= {e["kind"] for e in body["events"]}
+        others = [(s, t) for s, t in REPORTS if s != sender]
+        for other_sender, other_text in others:
+            assert other_sender[-11:] not in str(body) and other_text not in str(body)
+    secret = api.get(f"/api/v1/unit/tickets/{numbers[2]}", headers=headers).get_json()
+    assert secret["confidential"] is True and secret["citizen"] is None
+    assert sorted(secret["linked"]) == sorted(numbers[:2])  # its links are no secret
 
 
 # ---------------------------------------------------------------- the command line

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from intake.messages import Message
 from intake.outbox import backoff
 from routing.handoff import (
     LEASE,
@@ -29,7 +30,9 @@ from routing.handoff import (
     verify_signature,
 )
 from routing.lifecycle import Lifecycle
+from tests.conftest import load_demo_into
 from tests.routing.lifecycle_world import PHONE, RETURN, make_world
+from tests.routing.test_key_items import REPORTS
 
 SECRET = "s3cret-of-the-city-management-bureau"
 
@@ -291,3 +294,86 @@ def test_a_unit_token_is_stored_only_as_a_hash_and_a_new_one_replaces_it(world):
 def test_a_webhook_must_be_an_http_url(world):
     with world.hotline.db.session() as session, pytest.raises(ValueError):
         set_webhook(session, "cgj", "ftp://unit.example/hook", world.clock())
+
+
+# ---------------------------------------------------------------- key items (000 第十四条)
+
+
+@pytest.fixture
+def wengyuan(settings, clock):
+    w = make_world(settings, clock, "wengyuan")
+    load_demo_into(w.hotline)
+    yield w
+    w.hotline.db.dispose()
+
+
+def reported(world, sender: str, text: str):
+    """A citizen's report through the real pipeline; the ticket it made."""
+    outcome = world.hotline.handle(Message(channel="sms", sender=sender, text=text))
+    assert outcome.action == "ticket", outcome.reply
+    return outcome.ticket
+
+
+INCIDENT = ("key_item", "key_item_basis", "reporters", "linked")
+
+
+def test_a_unit_learns_that_many_citizens_reported_its_tickets_incident(wengyuan):
+    """Each report is handed over as it comes; the third makes all three a key item, and the units of
+    the first two, already told, get a ``key_item`` notice. The third citizen asked for confidentiality:
+    their ticket still names the others, and nobody's contact reaches another's ticket."""
+    (a, text_a), (b, text_b), (c, text_c) = REPORTS
+    first = reported(wengyuan, a, text_a)
+    with Receiver() as unit:
+        connect(wengyuan, first.unit, unit.url)
+        wengyuan.flow.deliver_handoffs()
+        second = reported(wengyuan, b, text_b)
+        wengyuan.flow.deliver_handoffs()
+        third = reported(wengyuan, c, text_c + "，请为我保密")
+        report = wengyuan.flow.deliver_handoffs()
+        assert wengyuan.flow.deliver_handoffs().total == 0  # told once
+    one, two, three = first.number, second.number, third.number
+    assert sorted(report.delivered) == sorted([f"{three}:1", f"{one}:1:key-item", f"{two}:1:key-item"])
+
+    def told(key: str) -> tuple:
+        return tuple(unit.effects[key]["ticket"][field] for field in INCIDENT)
+
+    rows = [  # (notice, key_item, basis, reporters, linked)
+        (f"{one}:1", False, None, 1, []),
+        (f"{two}:1", False, None, 2, [one]),
+        (f"{three}:1", True, "000 第十四条", 3, [two, one]),
+        (f"{one}:1:key-item", True, "000 第十四条", 3, [two, three]),  # in the order linked
+        (f"{two}:1:key-item", True, "000 第十四条", 3, [one, three]),
+    ]
+    for key, *expected in rows:
+        assert told(key) == tuple(expected), key
+    assert {r["headers"]["Idempotency-Key"]: r["headers"]["X-Hotline-Event"] for r in unit.requests} == {
+        f"{one}:1": "dispatched", f"{two}:1": "dispatched", f"{three}:1": "dispatched",
+        f"{one}:1:key-item": "key_item", f"{two}:1:key-item": "key_item",
+    }  # fmt: skip
+    assert unit.effects[f"{three}:1"]["ticket"]["citizen"] is None  # confidential, yet linked
+    for request in unit.requests:
+        body = request["body"].decode("utf-8")
+        shown = json.loads(body)["ticket"]
+        others = [(s, t) for s, t in ((a, text_a), (b, text_b), (c, text_c)) if t not in shown["text"]]
+        for sender, text in others:  # another reporter: neither their number nor their words
+            assert sender[-11:] not in body and text not in body, request["headers"]["Idempotency-Key"]
+
+
+def test_a_ticket_flagged_before_its_hand_off_needs_no_second_notice(wengyuan):
+    tickets = [reported(wengyuan, sender, text) for sender, text in REPORTS]
+    with Receiver() as unit:
+        connect(wengyuan, tickets[0].unit, unit.url)
+        report = wengyuan.flow.deliver_handoffs()
+        assert wengyuan.flow.deliver_handoffs().total == 0
+    assert sorted(report.delivered) == sorted(f"{t.number}:1" for t in tickets)  # no key-item notices
+    assert all(e["ticket"]["key_item"] and e["ticket"]["reporters"] == 3 for e in unit.effects.values())
+
+
+def test_a_ticket_no_one_else_reported_is_no_key_item(world):
+    number = world.register()
+    assert {field: world.view(number)[field] for field in INCIDENT} == {
+        "key_item": False,
+        "key_item_basis": None,
+        "reporters": 1,
+        "linked": [],
+    }
