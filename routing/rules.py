@@ -45,8 +45,9 @@ def detect_emergency(
     has the highest score; on a tie, the line listed first in the pack's ``emergency.lines`` wins (110
     before 119 before 122 before 120: a fight that drew blood is a police matter, a crash with injuries
     a traffic one; utility lines last). A routine question about the topic (the pack's guard) silences
-    every line unless something says it is happening now; a message nearer the routine exemplars
-    silences the emergency lines only, since those exemplars are everyday questions about outages.
+    every line unless something says it is happening now; a question that reads nearer the routine
+    exemplars silences the emergency lines only, since those exemplars are everyday questions (about
+    outages too). A statement a pattern matched is never silenced by nearness alone.
     """
     order: dict[str, int] = {}
     by_number: dict[str, EmergencyLine] = {}
@@ -62,8 +63,10 @@ def detect_emergency(
     reads_routine = False
     if semantic is not None:
         nearest = semantic.nearest(text)
-        # a pattern hit on a message that reads like an everyday question is a routine question
-        reads_routine = bool(scores) and semantic.reads_routine(nearest)
+        # A pattern hit on a message that reads like an everyday question is a routine question, but
+        # only when it asks something: a statement of what is burning or bleeding right now is not
+        # silenced because it happens to sit near a routine exemplar about certificates or fees.
+        reads_routine = bool(scores) and semantic.reads_routine(nearest) and is_question(text, policy)
         sure = semantic.judge(nearest) is not None  # raises the alarm, or adds a line, on its own
         line = semantic.vote(nearest)  # leaning: it only chooses between lines the patterns found
         target = line and (line if line in names else _fallback(policy, line))

@@ -72,6 +72,52 @@ def test_routine_messages_with_emergency_words_are_not_put_through(semantic, tex
     assert lines(text, semantic=semantic) == ()
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # the poison named before or after the verb: both are someone who has swallowed it
+        ("邻居大爷喝了百草枯，人在地上打滚", "120"),
+        ("我妈把半瓶农药喝下去了", "120"),
+        # what people see instead of the word: bleeding by amount, a scald, a fall from a height
+        ("我老婆怀孕七个月了，刚上厕所出了好多血", "120"),
+        ("孩子被热油烫了，手背上起了一大片泡", "120"),
+        ("工人从脚手架上掉下来了", "120"),
+        # 过去 as a direction is not the past: a ransom demand is still put through
+        ("有人打电话说要我打十万过去，不然就撕票", "110"),
+        # someone held against their will, said the other way round
+        ("他们说不交钱就把我关在这里，手机都被拿走了", "110"),
+        ("仓库窗户里冒出好多黑烟", "119"),
+    ],
+)
+def test_dangers_described_without_the_usual_word_order_are_put_through(semantic, text, expected):
+    assert lines(text, semantic=semantic)[0] == expected
+
+
+def test_a_statement_of_fire_is_not_silenced_by_a_nearby_routine_question(semantic):
+    # 着伙 is how a pinyin keyboard writes 着火; the sentence sits nearer the routine exemplars
+    text = "饭店后厨着伙了，火苗窜得老高"
+    nearest = semantic.nearest(normalize(text).match)
+    assert semantic.reads_routine(nearest)
+    assert lines(text, semantic=semantic)[0] == "119"
+    # asked as a question about procedure, the same topic stays a routine matter
+    assert lines("饭店后厨着火以后，重新开业要办什么手续吗", semantic=semantic) == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "上次打120，救护车等了快一个小时才到",  # a past event, a complaint
+        "前年家里着过一次火，房子的安全鉴定去哪里做",  # it happened once, before
+        "孩子小时候被开水烫过，留了疤，能做修复手术吗",  # a scald, years ago
+        "烫伤膏在哪里能买到",  # buying something
+        "如果家里着火了，应该往楼上跑还是往楼下跑",  # a hypothetical question
+        "交通事故认定书出来了，对方一直不赔钱",  # papers after the event
+    ],
+)
+def test_past_hypothetical_and_paperwork_messages_are_not_put_through(semantic, text):
+    assert lines(text, semantic=semantic) == ()
+
+
 def reply(text: str, channel: str, pack=GUIZHOU) -> tuple[str, str]:
     triage = Triage(pack, WorkdayCalendar(pack.holidays), TZ)
     outcome = emergency_step(triage, triage.context(text, now=NOW, channel=channel, index=None, units=None))
