@@ -285,13 +285,7 @@ def save(
     if not changed:
         return entry
     number = latest + 1
-    if entry.status == "published":
-        entry.pending_version, entry.pending_status = number, "draft"
-    else:
-        entry.apply(content)
-        entry.status, entry.version = "draft", number
-    entry.updated_at = now
-    _add_version(session, entry, number, content, "draft", actor, note, changed, now)
+    _write_draft(session, entry, number, content, actor, note, changed, now)
     audit.record(
         session, actor, "save", now, unit=entry.unit_code, entry=public_id, version=number, changed=changed
     )
@@ -385,13 +379,7 @@ def restore(
     latest = latest_number(session, entry)
     changed = changed_fields(working_content(session, entry), content) or ["restored"]
     new = latest + 1
-    if entry.status == "published":
-        entry.pending_version, entry.pending_status = new, "draft"
-    else:
-        entry.apply(content)
-        entry.status, entry.version = "draft", new
-    entry.updated_at = now
-    _add_version(session, entry, new, content, "draft", actor, f"恢复第 {number} 版", changed, now)
+    _write_draft(session, entry, new, content, actor, f"恢复第 {number} 版", changed, now)
     audit.record(
         session, actor, "restore", now, unit=entry.unit_code, entry=public_id, restored=number, version=new
     )
@@ -407,6 +395,26 @@ def confirm_current(session: Session, actor: Actor, public_id: str, now: datetim
     entry.reviewed_on = now.date()
     audit.record(session, actor, "confirm", now, unit=entry.unit_code, entry=public_id)
     return entry
+
+
+def _write_draft(
+    session: Session,
+    entry: KbEntry,
+    number: int,
+    content: dict[str, Any],
+    actor: Actor,
+    note: str | None,
+    changed: list[str],
+    now: datetime,
+) -> None:
+    """Save ``content`` as draft version ``number``: beside a published text, else in the row itself."""
+    if entry.status == "published":
+        entry.pending_version, entry.pending_status = number, "draft"
+    else:
+        entry.apply(content)
+        entry.status, entry.version = "draft", number
+    entry.updated_at = now
+    _add_version(session, entry, number, content, "draft", actor, note, changed, now)
 
 
 def _add_version(
