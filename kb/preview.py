@@ -3,9 +3,8 @@
 ``preview`` takes the live index (what ``KnowledgeBase.refresh(session)`` returns), a ``Draft`` and the
 editor's test questions, and decides each question twice with ``kb.search.decide``: on the live hits,
 and on the live hits with the draft in place of the live version of its entry (or added, for a new
-entry). The draft is scored as the hybrid index scores an entry: the encoder's cosine between the
-question and each of the draft's phrasings (and its question-plus-keywords document), or the
-edit-distance similarity when that is higher; with a lexical index, the similarity alone.
+entry). The draft is scored by the hybrid index's own ``score`` (the confidence its search gives a
+published entry); with a lexical index, by the edit-distance similarity alone.
 
 ``near_duplicates`` lists live entries whose phrasing is nearly the same as one of the draft's, so an
 editor sees on saving that the question is answered already. ``NEAR_DUPLICATE`` was calibrated on the
@@ -265,7 +264,7 @@ def preview(
     scorer = _Scorer(index)
     queries = [normalise(q) for q in asked]
     texts = [t for t in dict.fromkeys([*entry.phrasings, _doc(entry)]) if t]
-    entry_vectors = scorer.vectors(texts)
+    entry_vectors = None if hasattr(index, "score") else scorer.vectors(texts)
     query_vectors = scorer.vectors([q for q in queries if q])
     rows: list[PreviewRow] = []
     k = 0
@@ -274,10 +273,16 @@ def preview(
         now_hits = live[:limit]
         others = [h for h in live if h.entry.public_id != draft_id]
         if query and entry.phrasings and entry.valid_on(today):
-            q_grams = _bigrams(query)
-            score = max(scorer.lexical(query, q_grams, p) for p in entry.phrasings)
-            if entry_vectors is not None and query_vectors is not None:
-                score = max(score, float(np.max(entry_vectors @ query_vectors[k])))
+            score_with = getattr(index, "score", None)
+            if score_with is not None:
+                # the hybrid index rates the draft exactly as it will once published (its own scale)
+                vector = query_vectors[k] if query_vectors is not None else None
+                score = score_with(query, entry, vector)
+            else:
+                q_grams = _bigrams(query)
+                score = max(scorer.lexical(query, q_grams, p) for p in entry.phrasings)
+                if entry_vectors is not None and query_vectors is not None:
+                    score = max(score, float(np.max(entry_vectors @ query_vectors[k])))
             others.append(Hit(entry, score))
         if query:
             k += 1

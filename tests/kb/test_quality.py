@@ -1,7 +1,11 @@
 """Answer right or not at all: quality gates on the held-out paraphrase set (tests/data/kb_test.jsonl).
 
-The thresholds were calibrated on tests/data/kb_dev.jsonl only; this set was never used for tuning.
-The figures are counts, not timings, so they are the same on every machine.
+The thresholds were calibrated on tests/data/kb_dev.jsonl only (``python -m kb.benchmark --calibrate``);
+this set was never used for tuning, though its results have been read after each change. The figures
+are counts, not timings, so they are the same on every machine. Measured when written: the right entry
+among the first three for 0.96 of paraphrases, 59 of 170 paraphrases answered (0.35), all of them
+rightly, and 2 of 60 unanswerable questions answered (0.033). The first two gates and the last are the
+issue's targets; the answered share has no target and its gate is the floor we reached.
 """
 
 from __future__ import annotations
@@ -55,3 +59,9 @@ def test_at_most_one_unanswerable_question_in_twenty_is_answered(results):
     unanswerable = [d for row, _, d in results if row["kb_id"] is None]
     answered = sum(d.kind == "answer" for d in unanswerable)
     assert answered / len(unanswerable) <= 0.05
+
+
+def test_a_third_of_paraphrases_are_answered_at_once_rather_than_offered_as_choices(results):
+    answerable = [d for row, _, d in results if row["kb_id"]]
+    answered = sum(d.kind == "answer" for d in answerable)
+    assert answered / len(answerable) >= 0.33  # the floor reached, not a target: see the module's note

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from channels.worker import Worker
+from intake.demo import DEMO_ACTOR
 from intake.staff import StaffUser
 from kb import questions
 from kb.audit import KbAudit
@@ -226,7 +227,8 @@ def test_questions_are_listed_by_unit_and_status(session, deadlines):
 def test_every_action_is_in_the_audit_log(session, deadlines):
     q = ask(session, deadlines)
     questions.answer(session, RSJ_EDITOR, q.id, NOW + timedelta(hours=2), text="已更新")
-    rows = session.scalars(select(KbAudit).order_by(KbAudit.id)).all()
+    mine = select(KbAudit).where(KbAudit.actor != DEMO_ACTOR)  # loading the demo is an import too
+    rows = session.scalars(mine.order_by(KbAudit.id)).all()
     assert [(r.actor, r.action, r.unit_code, r.entry_id) for r in rows] == [
         (OFFICE.username, "ask", "rsj", "LS-RSJ-0003"),
         (RSJ_EDITOR.username, "answer_question", "rsj", "LS-RSJ-0003"),
