@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from intake.staff import UNIT_ROLES
 from kb import audit
 from kb.audit import Actor, SystemActor
-from kb.models import SERVICE_FIELDS, KbEntry, KbEntryVersion, as_record, bump_revision
+from kb.models import SERVICE_FIELDS, SERVICE_LABELS, KbEntry, KbEntryVersion, as_record, bump_revision
 from kb.records import FIELDS, check_record, next_version
 
 __all__ = ["SystemActor"]  # re-exported: callers act as it when no person does
@@ -52,15 +52,7 @@ LABELS = {
     "valid_from": "生效日期",
     "valid_until": "失效日期",
     "review_every_days": "复核周期（天）",
-    "service.office": "受理单位",
-    "service.address": "办理地点",
-    "service.phone": "联系电话",
-    "service.hours": "办理时间",
-    "service.conditions": "受理条件",
-    "service.materials": "所需材料",
-    "service.steps": "办理流程",
-    "service.time_limit": "办理时限",
-    "service.fees": "收费标准",
+    **{f"service.{key}": label for key, label in SERVICE_LABELS.items()},
 }
 KIND_LABELS = {"answer": "问答", "service": "办事指南", "notice": "公告通知"}
 STATUS_LABELS = {

@@ -12,10 +12,33 @@ from intake.db import Base
 
 STATUSES = ("draft", "submitted", "published", "archived")
 KINDS = ("answer", "service", "notice")  # a plain answer; a public service (办事); a notice with a window
-# 003 第十五条(三)2: what a service entry states, in the order editors fill it in
-SERVICE_FIELDS = (
-    "office", "address", "phone", "hours", "conditions", "materials", "steps", "time_limit", "fees",
-)  # fmt: skip
+# 003 第十五条(三)2: what a service entry states, in the order editors fill it in, with its label
+SERVICE_LABELS = {
+    "office": "受理单位",
+    "address": "办理地点",
+    "phone": "联系电话",
+    "hours": "办理时间",
+    "conditions": "受理条件",
+    "materials": "所需材料",
+    "steps": "办理流程",
+    "time_limit": "办理时限",
+    "fees": "收费标准",
+}
+SERVICE_FIELDS = tuple(SERVICE_LABELS)
+
+
+def full_answer(answer: str, service: dict[str, str] | None) -> str:
+    """The answer citizens read: the unit's text, then the service's facts it does not already state.
+
+    A service entry's office, address, phone, hours... (003 第十五条(三)2) are kept as fields so they
+    can be edited and checked one by one; the citizen needs them with the answer.
+    """
+    facts = [
+        f"{label}：{value}"
+        for key, label in SERVICE_LABELS.items()
+        if (value := (service or {}).get(key, "").strip()) and value not in answer
+    ]
+    return answer if not facts else answer.rstrip() + "\n" + "\n".join(facts)
 
 
 def utcnow() -> datetime:

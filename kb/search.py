@@ -22,7 +22,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.models import KbEntry, current_revision
+from kb.models import KbEntry, current_revision, full_answer
 
 if TYPE_CHECKING:
     from kb.encoders import Encoder
@@ -201,7 +201,7 @@ class KnowledgeBase:
             public_id=row.public_id,
             unit=row.unit_code,
             question=row.question,
-            answer=row.answer,
+            answer=full_answer(row.answer, row.service),
             spoken_answer=row.spoken_answer,
             keywords=tuple(row.keywords or ()),
             valid_from=row.valid_from,

@@ -291,3 +291,13 @@ def test_a_rewritten_sentence_diffs_as_struck_and_added_text_not_confetti():
     assert islands == []
     assert "".join(t for k, t in change.segments if k != "added") == old["answer"]
     assert "".join(t for k, t in change.segments if k != "removed") == new["answer"]
+
+
+def test_a_published_service_entry_answers_with_its_office_phone_and_hours(world):
+    """003 第十五条(三)2: a service's office, phone and hours are fields, and the citizen gets them."""
+    hotline, _ = world
+    published(world)
+    outcome = hotline.decide("灵活就业人员怎么参加职工养老保险？", channel="web")
+    assert outcome.action == "answer"
+    assert outcome.reply.startswith(DRAFT["answer"])
+    assert "受理单位：县社会保险服务中心" in outcome.reply and "联系电话：0773-7512345" in outcome.reply
