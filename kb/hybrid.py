@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60
 SHORTLIST = 50
+# fused candidates re-scored with the full confidence, and so the most hits a search returns: a fixed
+# number, so whether the best entry leads the runner-up (and is answered) does not depend on how many
+# hits the caller asks for
+RESCORED = 15
 # how much the share of the question's rare terms found in the entry adds to the cosine; calibrated on
 # tests/data/kb_dev.jsonl with the answer thresholds in kb.search.Thresholds
 COVERAGE_WEIGHT = 0.3
@@ -353,7 +357,7 @@ class HybridIndex:
         return confidence(cosine, lexical, self.coverage(q_grams, grams))
 
     def search(self, query: str, today: date, limit: int = 5) -> list[Hit]:
-        """The best ``limit`` entries valid on ``today`` for the normalised ``query``."""
+        """The best ``limit`` (at most ``RESCORED``) entries valid on ``today`` for the normalised query."""
         if not query or not self.entries:
             return []
         vector = self.encoder.encode([query])
@@ -381,7 +385,7 @@ class HybridIndex:
             own = self._vectors[self._starts[i] : self._starts[i + 1]]
             cos = float(np.max(own @ vector[0])) if len(own) else 0.0
             hits.append(Hit(entry, self._confidence(query, q_grams, *self._grams(i), cos)))
-            if len(hits) >= max(limit * 3, 15):
+            if len(hits) >= RESCORED:
                 break
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
