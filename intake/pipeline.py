@@ -210,7 +210,13 @@ def knowledge_step(triage: Triage, ctx: Context) -> Outcome | None:
     if category not in KB_CATEGORIES:
         return None  # a complaint that names a KB topic is still a complaint
     today = ctx.now.astimezone(triage.tz).date()
-    decision = kb_decide(ctx.index.search(ctx.match, today), triage.thresholds)
+    hits = ctx.index.search(ctx.match, today)
+    asked = ctx.units.towns_in(ctx.match)
+    if asked:
+        # "平等镇哪天停电" must not get 三门镇's outage notice: an entry whose question names other
+        # towns only is about another place (entries that name no town hold for the whole county)
+        hits = [h for h in hits if not _about_other_towns(h.entry.phrasings, asked, ctx.units)]
+    decision = kb_decide(hits, triage.thresholds)
     if decision.kind == "answer" and decision.best:
         return triage.answer_outcome(decision.best, ctx)
     if decision.kind == "clarify" and category == "consult":  # a request for help is not a quiz
@@ -227,6 +233,11 @@ def knowledge_step(triage: Triage, ctx: Context) -> Outcome | None:
             category=category,
         )
     return None
+
+
+def _about_other_towns(phrasings: tuple[str, ...], asked: set[str], units: UnitCatalogue) -> bool:
+    named = set().union(*(units.towns_in(p) for p in phrasings)) if phrasings else set()
+    return bool(named) and named.isdisjoint(asked)
 
 
 def ticket_step(triage: Triage, ctx: Context) -> Outcome:

@@ -60,9 +60,12 @@ class UnitCatalogue:
 
     def town_in(self, text: str) -> str | None:
         """The first town of the catalogue named in ``text``."""
-        towns = {t for u in self.units.values() for t in u.towns}
-        found = [(text.find(t), t) for t in towns if t in text]
+        found = [(text.find(t), t) for t in self.towns_in(text)]
         return min(found)[1] if found else None
+
+    def towns_in(self, text: str) -> set[str]:
+        """Every town of the catalogue named in ``text``."""
+        return {t for u in self.units.values() for t in u.towns if t in text}
 
     def choose(self, text: str) -> Choice:
         """Pick the handling unit for a matter described by ``text`` (normalised)."""

@@ -92,3 +92,17 @@ def test_every_answer_carries_a_version_to_read_aloud(demo):
     outcome = demo.decide("社保卡丢了咋办")
     assert outcome.action == "answer" and outcome.spoken_reply
     assert len(outcome.spoken_reply) <= 150 and "http" not in outcome.spoken_reply
+
+
+@pytest.mark.parametrize(
+    "text, answered_with",
+    [
+        ("三门镇下周哪天停电", "LS-POWER-0005"),
+        ("龙胜镇停水到什么时候", "LS-WATER-0005"),
+        ("平等镇下周哪天计划停电", None),  # 三门镇's notice is about another place
+        ("泗水乡停水到什么时候", None),
+    ],
+)
+def test_a_notice_about_one_town_does_not_answer_for_another(demo, text, answered_with):
+    outcome = demo.decide(text)
+    assert (outcome.kb_id if outcome.action == "answer" else None) == answered_with
