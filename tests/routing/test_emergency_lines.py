@@ -93,6 +93,20 @@ def test_dangers_described_without_the_usual_word_order_are_put_through(semantic
     assert lines(text, semantic=semantic)[0] == expected
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("楼下隐患很大，现在着火了", "119"),
+        ("上次那个人又拿着刀在楼下", "110"),
+        ("我们天天吵架，他刚拿刀砍了我", "110"),
+        ("我老公天天打我，现在又在打我", "110"),
+    ],
+)
+def test_a_habit_risk_or_past_word_does_not_silence_what_is_happening_now(semantic, text, expected):
+    """The routine guard (天天, 隐患, 上次…) must give way when the message says it is happening again."""
+    assert lines(text, semantic=semantic)[0] == expected
+
+
 def test_a_statement_of_fire_is_not_silenced_by_a_nearby_routine_question(semantic):
     # 着伙 is how a pinyin keyboard writes 着火; the sentence sits nearer the routine exemplars
     text = "饭店后厨着伙了，火苗窜得老高"
