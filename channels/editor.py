@@ -22,12 +22,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -38,7 +37,7 @@ from flask import (
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from channels.office import CONTENT_SECURITY_POLICY, csrf_token, current_user
+from channels.office import check_csrf, csrf_token, current_user, staff_headers
 from channels.security import hotline
 from intake.text import normalize
 from kb import audit, editing
@@ -81,20 +80,9 @@ LONG_SERVICE = ("conditions", "materials", "steps", "fees")  # written as severa
 SPLIT = re.compile(r"[,，、;；\n]+")
 
 
-@bp.before_request
-def _check_csrf() -> None:
-    from channels.office import _check_csrf as check  # one CSRF rule for every staff page
-
-    check()
-
-
-@bp.after_request
-def _headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if not request.path.startswith("/static/"):
-        response.headers["Cache-Control"] = "no-store"
-    return response
+# one CSRF rule and one set of security headers for every staff page
+bp.before_request(check_csrf)
+bp.after_request(staff_headers)
 
 
 def staff_only(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -172,11 +160,6 @@ def _page() -> dict[str, Any]:
 
 def _now() -> datetime:
     return hotline().clock()
-
-
-def _today() -> date:
-    line = hotline()
-    return line.clock().astimezone(line.settings.timezone).date()
 
 
 def _unit_names(session: Session) -> dict[str, str]:
@@ -270,7 +253,7 @@ def index():
         if user.role == "admin" or user.role == "unit_reviewer":
             to_review = editing.entries(session, unit=review_unit, status="submitted", limit=PAGE_SIZE)
         watch_unit = user.unit_code if user.unit_code else (unit or None)
-        overdue = editing.due_for_review(session, _today(), unit=watch_unit)
+        overdue = editing.due_for_review(session, hotline().today(), unit=watch_unit)
         listed = [_row(e) for e in rows[:PAGE_SIZE]]
         reviews = [_row(e) for e in to_review]
         due = [_row(e) for e in overdue[:PAGE_SIZE]]
@@ -469,7 +452,7 @@ def _preview(session: Session, fields: dict[str, Any], public_id: str | None, te
     index = line.kb.refresh(session)
     draft = Draft.from_record({**fields, "id": public_id})
     return preview(
-        index, draft, tests.splitlines(), today=_today(), thresholds=line.triage.thresholds,
+        index, draft, tests.splitlines(), today=hotline().today(), thresholds=line.triage.thresholds,
         normalise=_normaliser(),
     )  # fmt: skip
 
@@ -681,7 +664,7 @@ def entry(public_id: str):
         if request.args.get("saved") and view["working"] != "archived":
             index = hotline().kb.refresh(session)
             draft = Draft.from_record(working)
-            duplicates = near_duplicates(index, draft, today=_today(), normalise=_normaliser())
+            duplicates = near_duplicates(index, draft, today=hotline().today(), normalise=_normaliser())
     return render_template(
         "editor/entry.html",
         entry=view,

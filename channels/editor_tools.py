@@ -12,7 +12,7 @@ Who sees what:
 | ``/editor/audit`` | all | all | own unit | own unit |
 | ``/editor/users`` | yes | 403 | 403 | 403 |
 
-Every POST carries the session's CSRF token (the office's rule, ``channels.office._check_csrf``); every
+Every POST carries the session's CSRF token (the office's rule, ``channels.office.check_csrf``); every
 change writes a ``kb.audit`` row in the same transaction as the change.
 """
 
@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from channels.editor import staff_only
-from channels.office import CONTENT_SECURITY_POLICY, csrf_token, current_user
+from channels.office import check_csrf, csrf_token, current_user, staff_headers
 from channels.security import hotline
 from intake.staff import MIN_PASSWORD, ROLES, UNIT_ROLES, StaffError, StaffUser, add_user
 from kb import audit, editing, questions
@@ -105,17 +105,10 @@ def _limits_then_csrf() -> None:
     # an upload may be bigger than the app's 256 KiB; set before the CSRF check reads the form
     if request.endpoint == "editor_tools.import_page":
         request.max_content_length = MAX_IMPORT
-    from channels.office import _check_csrf as check  # one CSRF rule for every staff page
-
-    check()
+    check_csrf()  # the office's rule, one for every staff page
 
 
-@bp.after_request
-def _headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+bp.after_request(staff_headers)
 
 
 @bp.errorhandler(RequestEntityTooLarge)

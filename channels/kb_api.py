@@ -13,7 +13,6 @@ a save that does not say which version it started from.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from collections.abc import Callable
@@ -21,12 +20,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request, session, url_for
+from flask import Blueprint, Response, g, jsonify, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from channels.office import current_user
+from channels.office import csrf_sent, current_user
 from channels.security import hotline
 from intake.dashboard import local_iso
 from intake.staff_tokens import user_for_token
@@ -212,9 +211,7 @@ def _token_actor(header: str) -> ApiActor:
 
 def _check_csrf() -> None:
     """A browser sends the cookie to any site's request; only our own pages know the session's token."""
-    sent = request.headers.get("X-CSRF-Token") or ""
-    expected = session.get("csrf") or ""
-    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+    if not csrf_sent(request.headers.get("X-CSRF-Token")):
         raise ApiError(
             403,
             "缺少或错误的 X-CSRF-Token：用登录会话修改内容时须带上页面中的 CSRF 令牌"
@@ -348,10 +345,6 @@ def _tz() -> Any:
     return hotline().settings.timezone
 
 
-def _today() -> date:
-    return hotline().clock().astimezone(_tz()).date()
-
-
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
@@ -376,7 +369,7 @@ def _entry(db: Session, entry: KbEntry) -> dict[str, Any]:
         "review_every_days": entry.review_every_days,
         "reviewed_on": _iso(entry.reviewed_on),
         "review_due": _iso(due),
-        "review_overdue": due is not None and due <= _today(),
+        "review_overdue": due is not None and due <= hotline().today(),
         "created_at": local_iso(entry.created_at, _tz()),
         "updated_at": local_iso(entry.updated_at, _tz()),
     }
@@ -634,10 +627,10 @@ def review_due():
     unless ``unit`` names another)."""
     with hotline().db.session() as db:
         unit = _unit_arg(db) or actor().unit_code
-        due = editing.due_for_review(db, _today(), unit=unit)
+        due = editing.due_for_review(db, hotline().today(), unit=unit)
         latest = _latest_numbers(db, due)
         shown = [_summary(e, latest.get(e.id, e.version)) for e in due]
-    return jsonify({"unit": unit, "today": _today().isoformat(), "entries": shown})
+    return jsonify({"unit": unit, "today": hotline().today().isoformat(), "entries": shown})
 
 
 # ---------------------------------------------------------------- import, export, audit
@@ -703,7 +696,7 @@ def export_entries():
     with hotline().db.session() as db:
         unit = _unit_arg(db)
         text = format_records(export_records(db, unit), fmt)
-    name = f"kb-{unit or 'all'}-{_today().isoformat()}.{fmt}"
+    name = f"kb-{unit or 'all'}-{hotline().today().isoformat()}.{fmt}"
     return Response(
         text, content_type=FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
@@ -826,7 +819,7 @@ def answer_question(question_id: int):
 
 def _index_and_today() -> tuple[Any, date]:
     with hotline().db.session() as db:
-        return hotline().kb.refresh(db), _today()
+        return hotline().kb.refresh(db), hotline().today()
 
 
 def _normalise(text: str) -> str:

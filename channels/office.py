@@ -113,17 +113,23 @@ def csrf_token() -> str:
 
 
 @bp.before_request
-def _check_csrf() -> None:
+def check_csrf() -> None:
+    """Every staff page's POST must send the session's token back (the editors' pages use this too)."""
     if request.method != "POST":
         return
-    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
-    expected = session.get("csrf") or ""
-    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+    if not csrf_sent(request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")):
         abort(400, description="CSRF token missing or wrong")
 
 
+def csrf_sent(sent: str | None) -> bool:
+    """Whether ``sent`` is this session's CSRF token (compared in constant time)."""
+    expected = session.get("csrf") or ""
+    return bool(expected) and hmac.compare_digest((sent or "").encode(), expected.encode())
+
+
 @bp.after_request
-def _headers(response: Response) -> Response:
+def staff_headers(response: Response) -> Response:
+    """Security headers of every staff page (the office's and the editors')."""
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     if not request.path.startswith("/static/"):
@@ -237,16 +243,11 @@ def parse_period(args: Any, today: date) -> tuple[date, date]:
     return start, end
 
 
-def _today() -> date:
-    line = hotline()
-    return line.clock().astimezone(line.settings.timezone).date()
-
-
 @bp.route("/office")
 @office_only()
 def dashboard():
     """The dashboard page for the period in the query string (default: the last seven days)."""
-    start, end = parse_period(request.args, _today())
+    start, end = parse_period(request.args, hotline().today())
     figures = summarise(hotline(), start, end)
     return render_template(
         "office_dashboard.html",
@@ -262,7 +263,7 @@ def dashboard():
 @bp.route("/office/api/summary")
 @office_only(api=True)
 def api_summary():
-    start, end = parse_period(request.args, _today())
+    start, end = parse_period(request.args, hotline().today())
     return jsonify(summarise(hotline(), start, end))
 
 
@@ -278,7 +279,7 @@ def export_csv():
     """The period's tickets, one per line, with the citizen's number masked."""
     line = hotline()
     tz = line.settings.timezone
-    start, end = parse_period(request.args, _today())
+    start, end = parse_period(request.args, hotline().today())
     lo, hi = period_bounds(start, end, tz)
     with line.db.session() as db:
         tickets = db.scalars(

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -117,10 +117,14 @@ class Hotline:
             units = self.units(session)
         return self.triage.decide(text, now=self.clock(), index=index, units=units, channel=channel)
 
+    def today(self) -> date:
+        """Today's date in the hotline's time zone (validity windows, review dates, periods)."""
+        return self.clock().astimezone(self.settings.timezone).date()
+
     def search_kb(self, query: str, limit: int = 5) -> list[KbResult]:
         """Public look-up: entries valid today for ``query``, best first (004 第二十二条)."""
         text = normalize(query, self.settings.max_text).match
-        today = self.clock().astimezone(self.settings.timezone).date()
+        today = self.today()
         with self.db.session() as session:
             index = self.kb.refresh(session)
             units = self.units(session)
