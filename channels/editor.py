@@ -316,7 +316,7 @@ def form_fields(form: Any, unit: str | None) -> dict[str, Any]:
         "tags": _words(form.get("tags", "")),
         "valid_from": form.get("valid_from", "").strip() or None,
         "valid_until": form.get("valid_until", "").strip() or None,
-        "review_every_days": (int(review) if review.isdigit() else review) or None,
+        "review_every_days": review or None,  # kb.records.check_record reads and checks it
         # only a service entry keeps its service fields (the form hides them for the other kinds)
         "service": {
             part: value

@@ -113,6 +113,9 @@ bp.after_request(staff_headers)
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_: RequestEntityTooLarge) -> tuple[str, int]:
+    user = current_user()
+    if request.endpoint != "editor_tools.import_page" or user is None or not _may_import(user):
+        return "请求内容过大。", 413  # anything else this big is not a form of ours
     message = f"文件过大：一次最多导入 {MAX_IMPORT // (1024 * 1024)} MB，请分成几个文件。"
     return _render("editor/tools_import.html", 413, errors=[message], **_import_context())
 

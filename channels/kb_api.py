@@ -244,6 +244,8 @@ def _body(*, optional: bool = False) -> dict[str, Any]:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ApiError(400, "请求体不是 UTF-8 编码的 JSON。") from None
+    except RecursionError:
+        raise ApiError(400, "请求体的 JSON 嵌套过深。") from None
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
         raise ApiError(
@@ -257,7 +259,7 @@ def _body(*, optional: bool = False) -> dict[str, Any]:
 def _int(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, bool):
         value = None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and value.strip().lstrip("-").isascii() and value.strip().lstrip("-").isdigit():
         value = int(value.strip())
     if not isinstance(value, int) or not low <= value <= high:
         raise ApiError(
@@ -316,7 +318,7 @@ def _if_match() -> int | None:
     if header is None:
         return None
     value = header.strip().removeprefix("W/").strip().strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²".isdigit() is True, int("²") fails
         raise ApiError(400, 'If-Match 应为条目的版本号，即读取时 ETag 中的数字，例如 If-Match: "3"。')
     return int(value)
 

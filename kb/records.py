@@ -167,8 +167,8 @@ def check_record(row: Any, known_units: set[str]) -> tuple[dict[str, Any] | None
             if value is not None and (not isinstance(value, str) or len(value) > MAX_SERVICE_TEXT):
                 problems.append(f"service.{key} must be text of at most {MAX_SERVICE_TEXT} characters")
     review = row.get("review_every_days")
-    if isinstance(review, str) and review.strip().isdigit():
-        review = int(review)  # a CSV cell
+    if isinstance(review, str) and review.strip().isascii() and review.strip().isdigit():
+        review = int(review)  # a CSV cell or a form field ("²".isdigit() is True: ASCII only)
     if review is not None and (
         isinstance(review, bool) or not isinstance(review, int) or not 1 <= review <= MAX_REVIEW_DAYS
     ):

@@ -258,6 +258,13 @@ def test_an_invalid_form_comes_back_with_each_problem_next_to_its_field(sign_in,
         assert session.scalar(select(func.count()).select_from(KbEntry)) == before
 
 
+@pytest.mark.parametrize("days", ["0", "²"], ids=["zero", "superscript-two"])
+def test_a_review_interval_that_is_no_whole_number_of_days_is_refused(sign_in, days):
+    response = post(sign_in("li"), "/editor/new", {**PLATE, "review_every_days": days, "action": "save"})
+    assert response.status_code == 400
+    assert "复核周期请填写 1 到 3660 之间的整数天数" in text(response)
+
+
 def test_a_notice_needs_the_day_it_ends(sign_in):
     response = post(sign_in("li"), "/editor/new", {**PLATE, "kind": "notice", "action": "save"})
     assert response.status_code == 400

@@ -529,3 +529,8 @@ def test_in_chromium_the_office_asks_by_the_labels_and_the_unit_answers(app):
         unit.get_by_role("button", name="提交答复").click()
         expect(unit.get_by_role("status")).to_contain_text("答复已提交")
         expect(unit.locator(".tools-facts")).to_contain_text("已改为新政务中心的地址和电话")
+
+
+def test_a_huge_post_from_someone_not_signed_in_is_refused_not_a_crash(app):
+    response = app.test_client().post("/editor/users", data={"x": "y" * 300_000})
+    assert response.status_code == 413

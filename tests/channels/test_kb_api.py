@@ -344,6 +344,10 @@ def test_a_save_must_say_which_version_it_started_from(call):
     )
     odd = call("jjdd_editor", "PUT", f"/entries/{public_id}", json=PLATE, headers={"If-Match": "*"})
     refused(odd, 400, "invalid", "If-Match")
+    # a digit Python's isdigit() accepts but int() does not (a raw 0xB2 byte reads as "²")
+    superscript = call("jjdd_editor", "PUT", f"/entries/{public_id}", json=PLATE, headers={"If-Match": "²"})
+    refused(superscript, 400, "invalid", "If-Match")
+    refused(call("jjdd_editor", "GET", "/entries", query_string={"limit": "²"}), 400, "invalid", "limit")
     both = call(
         "jjdd_editor",
         "PUT",
@@ -793,3 +797,9 @@ def test_answers_match_the_schemas_of_the_description(call, spec):
         "EntryContent",
         json.loads(call("admin", "GET", "/export").get_data(as_text=True).splitlines()[0]),
     )
+
+
+def test_json_nested_too_deep_is_refused_not_a_crash(call):
+    deep = "[" * 100_000 + "]" * 100_000
+    response = call("jjdd_editor", "POST", "/entries", data=deep, content_type="application/json")
+    refused(response, 400, "invalid", "嵌套过深")
