@@ -310,9 +310,9 @@ def near_duplicates(
     draft's, closest first, with the two phrasings that matched.
 
     Every live entry is compared by edit similarity. By meaning, the entries valid on ``today`` that the
-    live index finds for each of the draft's phrasings are re-scored phrasing by phrasing: an entry's
-    search score bounds its phrasings' from above, so none of them is missed; an entry outside its
-    validity window (a past or future notice) is compared by characters only."""
+    live index ranks first for each of the draft's phrasings are compared phrasing by phrasing by
+    cosine; an entry outside its validity window (a past or future notice) is compared by characters
+    only."""
     entry = draft.indexed(normalise)
     own = draft.public_id
     phrasings = list(entry.phrasings)
@@ -338,7 +338,9 @@ def near_duplicates(
         candidates: dict[str, IndexedEntry] = {}
         for mine in phrasings:
             for hit in index.search(mine, today, limit=limit + 5):
-                if hit.entry.public_id != own and hit.score >= threshold:
+                # not filtered by hit.score: the search confidence adds word coverage, so a phrasing
+                # with a cosine over the threshold can score below it
+                if hit.entry.public_id != own:
                     candidates[hit.entry.public_id] = hit.entry
         if candidates:
             theirs_all = [(e, p) for e in candidates.values() for p in e.phrasings]

@@ -302,14 +302,19 @@ def import_rows(
             count["added"] += 1
         else:
             changed = entry.apply(record)
-            if not changed:
+            if not changed and entry.status == "published":
                 report.unchanged += 1
                 count["unchanged"] += 1
                 continue
+            # the file is reviewed text: it is published, and a change pending on the old text (which
+            # would undo the import once published) is dropped; its version stays in the history
+            for older in entry.versions:
+                if older.status == "published":
+                    older.status = "superseded"
             entry.version = next_version(session, entry)
-            entry.updated_at = now
-            if entry.status == "published":
-                entry.reviewed_on = now.date()
+            entry.status, entry.pending_version, entry.pending_status = "published", None, None
+            entry.updated_at, entry.reviewed_on = now, now.date()
+            changed = changed or ["published"]
             report.updated += 1
             count["updated"] += 1
         session.add(

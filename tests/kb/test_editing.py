@@ -4,6 +4,7 @@ and nobody writes over somebody else's change."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from kb import editing
 from kb.audit import KbAudit, recent
 from kb.editing import Conflict, Invalid, NotAllowed, NotFound, SystemActor
 from kb.models import KbEntry, current_revision
+from kb.records import import_entries
 from routing.models import Unit
 from routing.units import load_units
 
@@ -301,3 +303,25 @@ def test_a_published_service_entry_answers_with_its_office_phone_and_hours(world
     assert outcome.action == "answer"
     assert outcome.reply.startswith(DRAFT["answer"])
     assert "受理单位：县社会保险服务中心" in outcome.reply and "联系电话：0773-7512345" in outcome.reply
+
+
+def test_an_import_publishes_the_files_text_over_a_draft_and_a_pending_change(world, tmp_path):
+    """The file is reviewed text: a draft it names is published, and a change pending on the old text
+    (which would undo the import once published) is dropped, kept in the history."""
+    hotline, units = world
+    draft = new_draft(world)
+    live = published(world)
+    act(world, editing.save, EDITOR, live, {**DRAFT, "answer": "待审核的修改。"}, base_version=1)
+    rows = [{**DRAFT, "id": i, "unit": "rsj", "answer": f"导入的答复{i}"} for i in (draft, live)]
+    path = tmp_path / "kb.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    with hotline.db.session() as session:
+        report = import_entries(session, path, units, now=hotline.clock())
+        session.commit()
+    assert (report.added, report.updated, report.errors) == (0, 2, [])
+    for public_id in (draft, live):
+        row = entry(world, public_id)
+        assert (row.status, row.pending_version, row.answer) == ("published", None, f"导入的答复{public_id}")
+    with hotline.db.session() as session:
+        statuses = [v.status for v in editing.versions(session, editing.get(session, live))]
+    assert statuses == ["superseded", "draft", "published"]
