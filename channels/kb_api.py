@@ -14,7 +14,6 @@ a save that does not say which version it started from.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -35,8 +34,6 @@ from kb.editing import STATUS_LABELS, EditRefused
 from kb.models import KbEntry, KbEntryVersion
 from kb.records import check_record, export_records, format_records, import_rows, parse_rows
 from routing.models import Unit
-
-log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1/kb"
 bp = Blueprint("kb_api", __name__, url_prefix=PREFIX)

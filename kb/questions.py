@@ -16,7 +16,6 @@ are ``QuestionRefused`` with a Chinese message and the HTTP status the web layer
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from intake.db import Base, Database
 from kb import audit
-from kb.audit import Actor
+from kb.audit import Actor, SystemActor
 from kb.models import KbEntry, utcnow
 from routing.lifecycle import Deadlines
 from routing.models import Unit
@@ -56,16 +55,7 @@ class QuestionRefused(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class SystemActor:
-    """The worker, as it appears in the audit log."""
-
-    username: str = "system"
-    role: str = "system"
-    unit_code: str | None = None
-
-
-SYSTEM = SystemActor()
+SYSTEM = SystemActor("system", "system")  # the worker, as it appears in the audit log
 
 
 class KbQuestion(Base):
