@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import click
@@ -37,11 +39,11 @@ def configure_logging() -> None:
     install_log_masking()
 
 
-def build_hotline(settings: Settings | None = None) -> Hotline:
+def build_hotline(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Hotline:
     """Build the deployment from the environment, turning a bad setting into a ``ConfigError``."""
     settings = settings or Settings.from_env()
     try:
-        return Hotline(settings)
+        return Hotline(settings, clock=clock)
     except PolicyError as exc:
         raise ConfigError("HOTLINE_POLICY", str(exc).replace("\n", "; ")) from None
 
@@ -94,16 +96,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 # ---------------------------------------------------------------- the command line
 
 
-class _LazyHotline:
-    """Builds the deployment the first time a command needs it, so `--help` works without a database."""
+class LazyHotline:
+    """Builds the deployment the first time a command needs it, so `--help` works without a database.
 
-    def __init__(self) -> None:
+    ``clock`` is the deployment's clock (the real one unless a caller, such as a test, passes its own).
+    """
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self._hotline: Hotline | None = None
+        self._clock = clock
 
     def __call__(self) -> Hotline:
         if self._hotline is None:
             try:
-                self._hotline = build_hotline()
+                self._hotline = build_hotline(clock=self._clock)
             except ConfigError as exc:
                 click.echo(f"hotline: {exc}", err=True)
                 sys.exit(2)
@@ -120,7 +126,8 @@ class _LazyHotline:
 def main(ctx: click.Context) -> None:
     """The 12345 hotline front end."""
     configure_logging()
-    ctx.obj = _LazyHotline()
+    if not isinstance(ctx.obj, LazyHotline):  # a caller may hand in its own (a test with its clock)
+        ctx.obj = LazyHotline()
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -129,7 +136,7 @@ def main(ctx: click.Context) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
 @click.pass_obj
-def serve(hotline_factory: _LazyHotline, host: str, port: int, threads: int) -> None:
+def serve(hotline_factory: LazyHotline, host: str, port: int, threads: int) -> None:
     """Serve the web app with waitress (a production WSGI server)."""
     import waitress
     from alembic.script import ScriptDirectory

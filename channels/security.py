@@ -22,13 +22,13 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 from flask import Flask, abort, current_app, request
 from limits import parse_many
-from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake.config import Settings
 from intake.privacy import mask_phone
+from intake.ratelimits import limit_storage
 from intake.service import Hotline
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,7 @@ class SenderLimit:
     """At most ``HOTLINE_RATE_LIMIT`` messages per sender and channel, shared by all workers via Redis."""
 
     def __init__(self, settings: Settings) -> None:
-        uri = settings.redis_url or "memory://"
-        self.storage = storage_from_string(uri)
+        self.storage = limit_storage(settings.redis_url)
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.limits = parse_many(settings.rate_limit)
         # Redis keys of one test or deployment do not collide with another's

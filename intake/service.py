@@ -178,5 +178,12 @@ class Hotline:
             if source == "weekdays"
         ]
         report["warnings"] = warnings
+        # statutory days by rule are right; only a year's make-up working days (调休) are unknown
+        report["notices"] = [
+            f"{y}: statutory holidays from the holidays package; add the State Council's 调休 days "
+            "to the pack's holidays section once published"
+            for y, source in calendar.items()
+            if source == "holidays"
+        ]
         report["status"] = "ok" if report["database"]["ok"] else "degraded"
         return report

@@ -21,7 +21,6 @@ import logging
 from datetime import datetime
 
 from limits import parse
-from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import Boolean, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -29,6 +28,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from intake.db import Base
 from intake.models import utcnow
+from intake.ratelimits import limit_storage
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class LoginThrottle:
     """At most five failed logins per 15 minutes for one username, and for one client address."""
 
     def __init__(self, redis_url: str | None, namespace: str, limit: str = LOGIN_FAILURES) -> None:
-        self.strategy = MovingWindowRateLimiter(storage_from_string(redis_url or "memory://"))
+        self.strategy = MovingWindowRateLimiter(limit_storage(redis_url))
         self.limit = parse(limit)
         # Keys of one deployment (or one test) do not collide with another's in a shared Redis
         self.namespace = namespace

@@ -8,6 +8,7 @@ from datetime import time
 import click
 
 from routing import policy as policies
+from routing.workdays import CHINESECALENDAR, WorkdayCalendar
 
 
 @click.group("policy")
@@ -45,6 +46,7 @@ def show_command(name: str) -> None:
     click.echo("\ndeclines")
     for rule in pack.declines:
         click.echo(f"  {rule.code:<20} {rule.basis or '':<16} {rule.reply[:40] if rule.reply else ''}…")
+    _show_holidays(pack)
     _show_handling(pack)
     _show_key_items(pack)
     _show_survey(pack)
@@ -118,6 +120,24 @@ def _show_lines(pack: policies.Policy) -> None:
         else:
             click.echo(f"  {line.number:<8} {_pad(line.name, 14)} {_reach(line)}")
     click.echo(f"  basis: {pack.emergency_basis or NOT_SET}")
+
+
+def _show_holidays(pack: policies.Policy) -> None:
+    click.echo("\nholidays (the pack's own days over the calendar libraries)")
+    if not pack.holidays:
+        click.echo(f"  {NOT_SET}  chinesecalendar, then holidays' statutory days, decide every year")
+        return
+    calendar = WorkdayCalendar(pack.holidays)
+    for year, days in sorted(pack.holidays.items()):
+        source = calendar.source_for(year)
+        note = (
+            " (chinesecalendar covers this year: the pack's days are not used)"
+            if source == CHINESECALENDAR
+            else ""
+        )
+        click.echo(f"  {year}: counted by {source}{note}")
+        click.echo(f"    off:  {', '.join(days.get('off', ())) or NOT_SET}")
+        click.echo(f"    work: {', '.join(days.get('work', ())) or NOT_SET}")
 
 
 def _show_key_items(pack: policies.Policy) -> None:

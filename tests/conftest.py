@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from app import create_app, main
+from app import LazyHotline, create_app, main
 from intake.config import Settings
 from intake.db import Base, Database
 from intake.demo import load_demo
@@ -136,14 +136,14 @@ def client(app):
 
 
 @pytest.fixture
-def cli(settings, monkeypatch, hotline):
-    """Run `hotline …` in-process with this test's database; returns the click result."""
+def cli(settings, monkeypatch, hotline, clock):
+    """Run `hotline …` in-process with this test's database and clock; returns the click result."""
     monkeypatch.setenv("HOTLINE_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("HOTLINE_INSTANCE_PATH", str(settings.instance_path))
     runner = CliRunner()
 
     def run(*args: str, input: str | None = None):
-        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+        return runner.invoke(main, list(args), input=input, obj=LazyHotline(clock), catch_exceptions=False)
 
     return run
 

@@ -119,6 +119,16 @@ def test_healthz_reports_database_entries_and_policy(client, demo):
     assert body["database"]["schema"] == head
 
 
+def test_healthz_names_a_holiday_source_for_this_year_and_next(client, demo, clock):
+    from datetime import timedelta
+
+    clock.now += timedelta(days=30)  # 2026-12-23: deadlines already reach into 2027
+    body = client.get("/healthz").json
+    assert body["calendar"] == {"2026": "chinesecalendar", "2027": "holidays"}
+    assert body["warnings"] == []
+    assert body["notices"] and "2027" in body["notices"][0]
+
+
 def test_web_chat_page_is_served_in_chinese(client):
     page = client.get("/")
     assert page.status_code == 200

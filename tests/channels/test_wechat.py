@@ -411,6 +411,7 @@ def slow_pipeline(monkeypatch, hotline: Hotline, seconds: float) -> None:
     monkeypatch.setattr(hotline, "handle", slow)
 
 
+@pytest.mark.timed_wait
 @BOTH
 def test_an_answer_that_misses_the_budget_comes_as_a_customer_service_message(
     account, wechat_api, monkeypatch
@@ -436,6 +437,7 @@ def test_an_answer_that_misses_the_budget_comes_as_a_customer_service_message(
     assert count(account.hotline, InboundMessage) == 1 and count(account.hotline, Ticket) == 1
 
 
+@pytest.mark.timed_wait
 def test_a_late_answer_wechat_refuses_stays_in_the_outbox_for_the_worker(account, wechat_api, monkeypatch):
     account.app.config["WECHAT_REPLY_BUDGET"] = 0.05
     slow_pipeline(monkeypatch, account.hotline, 0.3)

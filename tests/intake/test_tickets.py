@@ -32,6 +32,14 @@ def test_numbers_are_the_local_date_and_a_sequence(hotline):
     assert _ticket(hotline, late) == "2611240001"
 
 
+def test_the_number_turns_to_the_new_year_at_local_midnight(hotline):
+    # 2026-12-31 23:59 in China is 15:59 UTC; one minute later the date, and the year, have changed
+    before = datetime(2026, 12, 31, 23, 59, 30, tzinfo=TZ)
+    assert _ticket(hotline, before) == "2612310001"
+    assert _ticket(hotline, before + timedelta(minutes=1)) == "2701010001"
+    assert _ticket(hotline, before + timedelta(minutes=2)) == "2701010002"
+
+
 def test_the_sequence_grows_past_four_digits_without_colliding(hotline):
     with hotline.db.session() as session:
         session.add(TicketCounter(day="261123", last=10_000))

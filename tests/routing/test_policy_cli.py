@@ -112,3 +112,29 @@ def test_a_pack_that_accepts_praise_files_nothing_elsewhere(shown):  # 003 第�
 def test_the_praise_reply_is_shown_under_its_rule(shown):
     rows = section(shown["wengyuan"], "filed as another category")
     assert rows[1].strip() == "reply: 感谢您的肯定！您的表扬将作为意见转达给{unit}。"
+
+
+def test_a_pack_without_holidays_says_the_libraries_decide(shown):
+    assert section(shown["longsheng"], "holidays") == [
+        "  -  chinesecalendar, then holidays' statutory days, decide every year"
+    ]
+
+
+def test_a_packs_own_holidays_are_shown_with_the_source_of_their_year(tmp_path):
+    pack = tmp_path / "county.yaml"
+    pack.write_text(
+        "base: longsheng\nname: county\nholidays:\n"
+        "  2027: {off: [2027-02-11], work: [2027-02-20]}\n"
+        "  2025: {off: [2025-09-29]}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(policy_group, ["show", str(pack)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert section(result.stdout, "holidays") == [
+        "  2025: counted by chinesecalendar (chinesecalendar covers this year: the pack's days are not used)",
+        "    off:  2025-09-29",
+        "    work: -",
+        "  2027: counted by holidays+pack",
+        "    off:  2027-02-11",
+        "    work: 2027-02-20",
+    ]

@@ -209,31 +209,10 @@ def test_due_date_needs_a_limit():
         due_date(WorkdayCalendar(), at("2026-11-23 10:00"), SHANGHAI)
 
 
-# ---------------------------------------------------------------- years the library does not cover
+# ---------------------------------------------------------------- years chinesecalendar does not cover
 
-
-def test_an_uncovered_year_falls_back_to_monday_to_friday_and_is_reported(caplog):
-    calendar = WorkdayCalendar()
-    assert calendar.provisional_years == []
-    assert calendar.source_for(2026) == "chinesecalendar"
-    assert calendar.source_for(2027) == "weekdays"
-    with caplog.at_level(logging.WARNING, logger="routing.workdays"):
-        assert calendar.is_workday(d("2027-01-01")) is True  # a Friday; New Year unknown without data
-        assert calendar.is_workday(d("2027-01-02")) is False
-        assert calendar.is_workday(d("2027-01-04")) is True
-    assert calendar.provisional_years == [2027]
-    warnings = [r for r in caplog.records if "2027" in r.getMessage()]
-    assert len(warnings) == 1  # once per year, not once per day
-
-
-def test_a_deadline_running_into_an_uncovered_year_is_provisional():
-    calendar = WorkdayCalendar()
-    due = due_date(calendar, at("2026-12-30 10:00"), SHANGHAI, working_days=3, counting="next_working_day")
-    assert due == "2027-01-04"  # 12-31, 01-01 (Friday, by weekdays), 01-04
-    assert calendar.provisional_years == [2027]
-
-
-PACK_2027 = {2027: {"off": ("2027-01-01",), "work": ("2027-01-09",)}}
+# 2027: chinesecalendar 1.11.0 stops at 2026, so the statutory days come from the holidays package
+# (国务院令第795号's rules: 除夕 to 初三, weekend days moved to the next working day).
 
 
 @pytest.mark.parametrize(
@@ -241,30 +220,117 @@ PACK_2027 = {2027: {"off": ("2027-01-01",), "work": ("2027-01-09",)}}
     [
         ("2027-01-01", False),
         ("2027-01-04", True),
-        ("2027-01-09", True),
-        ("2027-01-10", False),
+        ("2027-02-04", True),
+        ("2027-02-05", False),
+        ("2027-02-08", False),
+        ("2027-02-10", False),
+        ("2027-02-11", True),
+        ("2027-10-01", False),
+        ("2027-10-05", False),
+        ("2027-10-06", True),
     ],
-    ids=["pack-holiday-on-a-friday", "plain-monday", "pack-made-up-saturday", "plain-sunday"],
+    ids=[
+        "new-year-friday",
+        "first-monday",
+        "day-before-the-eve",
+        "spring-festival-eve",
+        "spring-festival-day-3",
+        "spring-festival-moved-from-the-weekend",
+        "back-after-the-spring-festival",
+        "national-day",
+        "national-day-moved-from-the-weekend",
+        "back-after-national-day",
+    ],
 )
-def test_pack_holidays_are_used_for_an_uncovered_year(day, expected):
+def test_a_year_after_chinesecalendar_counts_the_statutory_holidays(day, expected):
+    calendar = WorkdayCalendar()
+    assert calendar.source_for(2027) == "holidays"
+    assert calendar.is_workday(d(day)) is expected
+    assert calendar.provisional_years == []
+
+
+def test_a_year_no_library_knows_falls_back_to_monday_to_friday_and_is_reported(caplog):
+    calendar = WorkdayCalendar()
+    assert calendar.provisional_years == []
+    assert calendar.source_for(2026) == "chinesecalendar"
+    assert calendar.source_for(2101) == "weekdays"  # past holidays' lunar tables
+    with caplog.at_level(logging.WARNING, logger="routing.workdays"):
+        assert calendar.is_workday(d("2101-01-03")) is True  # a Monday; New Year's bridge unknown
+        assert calendar.is_workday(d("2101-01-01")) is False  # a Saturday
+        assert calendar.is_workday(d("2101-01-04")) is True
+    assert calendar.provisional_years == [2101]
+    warnings = [r for r in caplog.records if "2101" in r.getMessage()]
+    assert len(warnings) == 1  # once per year, not once per day
+
+
+def test_a_deadline_running_into_2027_skips_new_years_day():
+    calendar = WorkdayCalendar()
+    due = due_date(calendar, at("2026-12-30 10:00"), SHANGHAI, working_days=3, counting="next_working_day")
+    assert due == "2027-01-05"  # 12-31, (01-01 New Year's Day), 01-04, 01-05
+    assert calendar.provisional_years == []
+
+
+PACK_2027 = {2027: {"off": ("2027-02-12",), "work": ("2027-02-20", "2027-02-08")}}
+
+
+@pytest.mark.parametrize(
+    "day, expected",
+    [
+        ("2027-02-12", False),
+        ("2027-02-20", True),
+        ("2027-02-08", True),
+        ("2027-02-09", False),
+        ("2027-02-21", False),
+        ("2027-02-22", True),
+    ],
+    ids=[
+        "pack-holiday-on-a-friday",
+        "pack-made-up-saturday",
+        "pack-turns-a-library-holiday-into-a-working-day",
+        "library-holiday-the-pack-leaves-alone",
+        "plain-sunday",
+        "plain-monday",
+    ],
+)
+def test_pack_days_override_the_statutory_rules_for_a_year_after_chinesecalendar(day, expected):
     calendar = WorkdayCalendar(PACK_2027)
     assert calendar.is_workday(d(day)) is expected
-    assert calendar.source_for(2027) == "pack"
+    assert calendar.source_for(2027) == "holidays+pack"
+    assert calendar.provisional_years == []
+
+
+PACK_2101 = {2101: {"off": ("2101-01-03",), "work": ("2101-01-08",)}}
+
+
+@pytest.mark.parametrize(
+    "day, expected",
+    [
+        ("2101-01-03", False),
+        ("2101-01-04", True),
+        ("2101-01-08", True),
+        ("2101-01-09", False),
+    ],
+    ids=["pack-holiday-on-a-monday", "plain-tuesday", "pack-made-up-saturday", "plain-sunday"],
+)
+def test_pack_holidays_are_used_for_a_year_no_library_knows(day, expected):
+    calendar = WorkdayCalendar(PACK_2101)
+    assert calendar.is_workday(d(day)) is expected
+    assert calendar.source_for(2101) == "pack"
     assert calendar.provisional_years == []
 
 
 def test_a_deadline_over_pack_holidays():
     calendar = WorkdayCalendar(PACK_2027)
-    due = due_date(calendar, at("2026-12-31 10:00"), SHANGHAI, working_days=2, counting="next_working_day")
-    assert due == "2027-01-05"  # 01-01 is off by the pack: 01-04, 01-05
+    due = due_date(calendar, at("2027-02-11 10:00"), SHANGHAI, working_days=2, counting="next_working_day")
+    assert due == "2027-02-16"  # 02-12 is off by the pack: 02-15, 02-16
     assert calendar.provisional_years == []
 
 
 def test_pack_holidays_do_not_cover_other_years():
-    calendar = WorkdayCalendar(PACK_2027)
-    assert calendar.source_for(2028) == "weekdays"
-    calendar.is_workday(d("2028-01-03"))
-    assert calendar.provisional_years == [2028]
+    calendar = WorkdayCalendar(PACK_2101)
+    assert calendar.source_for(2102) == "weekdays"
+    calendar.is_workday(d("2102-01-03"))
+    assert calendar.provisional_years == [2102]
 
 
 def test_the_library_wins_over_the_pack_for_a_year_it_covers():
@@ -272,3 +338,26 @@ def test_the_library_wins_over_the_pack_for_a_year_it_covers():
     assert calendar.source_for(2025) == "chinesecalendar"
     assert calendar.is_workday(d("2025-09-29")) is True
     assert calendar.is_workday(d("2025-10-01")) is False
+
+
+# ---------------------------------------------------------------- a ticket's deadline, end to end
+
+
+@pytest.mark.parametrize(
+    "registered, due",
+    [
+        # 000 第十六条: 15 working days from the next working day. 02-05 (除夕) to 02-10 are off:
+        # 02-02..04 (3), 02-11..12 (5), 02-15..19 (10), 02-22..26 (15). Monday to Friday said 02-22.
+        ("2027-02-01 10:00", "2027-02-26"),
+        # 12-29..31 (3), 01-04..08 (8), 01-11..15 (13), 01-18..19 (15); 01-01 is New Year's Day.
+        ("2026-12-28 10:00", "2027-01-19"),
+    ],
+    ids=["over-the-2027-spring-festival", "over-new-years-day-2027"],
+)
+def test_a_wengyuan_complaint_is_due_after_the_holidays(database_url, tmp_path, registered, due):
+    from tests.conftest import Clock, make_hotline
+
+    hotline = make_hotline(database_url, tmp_path / "instance", Clock(at(registered)), policy="wengyuan")
+    outcome = hotline.decide("我要投诉县城东门那家饭店，卖给我过期的牛奶，老板还骂人不肯退钱")
+    assert (outcome.action, outcome.category) == ("ticket", "complaint")
+    assert outcome.due == due
