@@ -20,8 +20,8 @@ from intake.cli import (
     sweep_command,
     triage_command,
 )
-from intake.config import ConfigError, Settings
-from intake.privacy import install_log_masking
+from intake.core.config import ConfigError, Settings
+from intake.core.privacy import install_log_masking
 from intake.service import Hotline
 from intake.staff_cli import user_group
 from kb.cli import kb_group

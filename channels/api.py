@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from channels.security import hotline
 from intake.conversations import InProgress
-from intake.messages import Message
+from intake.core.messages import Message
 from intake.status import not_found_reply
 
 bp = Blueprint("api", __name__)

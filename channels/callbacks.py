@@ -32,9 +32,9 @@ from twilio.twiml.voice_response import VoiceResponse
 from channels.security import hotline, twilio_signed
 from channels.senders import TWILIO_TIMEOUT
 from channels.twiml import GATHER_LANGUAGE, as_response, digits_aloud, gather, say, spell_numbers
-from intake.config import Settings
-from intake.models import Ticket
-from intake.privacy import mask_phone
+from intake.core.config import Settings
+from intake.core.models import Ticket
+from intake.core.privacy import mask_phone
 from intake.service import Hotline
 from routing.callbacks import CallBacks, Due, Duplicate, reply_in_short, summary
 from routing.surveys import UNSATISFIED, SurveyRequest, ratings

@@ -39,7 +39,8 @@ from werkzeug.exceptions import HTTPException
 
 from channels.office import check_csrf, csrf_token, current_user, staff_headers
 from channels.security import hotline
-from intake.text import normalize
+from intake.core.dates import local_minute
+from intake.core.text import normalize
 from kb import audit, editing
 from kb.editing import (
     KIND_LABELS,
@@ -174,9 +175,8 @@ def _normaliser() -> Callable[[str], str]:
 
 @bp.app_template_filter("local_time")
 def _local_time(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(hotline().settings.timezone).strftime("%Y-%m-%d %H:%M")
+    """A stored (UTC) moment as the hotline's local time, to the minute."""
+    return local_minute(moment, hotline().settings.timezone)
 
 
 @bp.app_template_filter("role_label")

@@ -1,5 +1,5 @@
 """The editors' tool pages under ``/editor/``: knowledge questions, gaps, import and export, the audit
-log and (for the administrator) staff accounts. Rules live in ``kb`` and ``intake.staff``.
+log and (for the administrator) staff accounts. Rules live in ``kb`` and ``intake.core.staff``.
 
 Who sees what:
 
@@ -41,7 +41,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from channels.editor import staff_only
 from channels.office import check_csrf, csrf_token, current_user, staff_headers
 from channels.security import hotline
-from intake.staff import MIN_PASSWORD, ROLES, UNIT_ROLES, StaffError, StaffUser, add_user
+from intake.core.dates import local_minute
+from intake.core.staff import MIN_PASSWORD, ROLES, UNIT_ROLES, StaffError, StaffUser, add_user
 from kb import audit, editing, questions
 from kb.audit import KbAudit
 from kb.gaps import grouped_gaps
@@ -169,9 +170,7 @@ def _known(code: str | None, units: dict[str, str]) -> str | None:
 @bp.app_template_filter("tools_time")
 def _local_time(moment: datetime | None) -> str:
     """A stored (UTC) moment as the hotline's local time, to the minute."""
-    if moment is None:
-        return ""
-    return moment.astimezone(hotline().settings.timezone).strftime("%Y-%m-%d %H:%M")
+    return local_minute(moment, hotline().settings.timezone)
 
 
 @bp.app_template_global("tools_nav")

@@ -26,9 +26,9 @@ from werkzeug.exceptions import HTTPException
 
 from channels.office import csrf_sent, current_user
 from channels.security import hotline
-from intake.dashboard import local_iso
-from intake.staff_tokens import user_for_token
-from intake.text import normalize
+from intake.core.dates import local_iso
+from intake.core.staff_tokens import user_for_token
+from intake.core.text import normalize
 from kb import audit, editing, preview, questions
 from kb.editing import STATUS_LABELS, EditRefused
 from kb.models import KbEntry, KbEntryVersion
@@ -369,8 +369,8 @@ def _entry(db: Session, entry: KbEntry) -> dict[str, Any]:
         "reviewed_on": _iso(entry.reviewed_on),
         "review_due": _iso(due),
         "review_overdue": due is not None and due <= hotline().today(),
-        "created_at": local_iso(entry.created_at, _tz()),
-        "updated_at": local_iso(entry.updated_at, _tz()),
+        "created_at": local_iso(entry.created_at, _tz(), "minutes"),
+        "updated_at": local_iso(entry.updated_at, _tz(), "minutes"),
     }
 
 
@@ -386,7 +386,7 @@ def _summary(entry: KbEntry, latest: int) -> dict[str, Any]:
         "working_status": editing.working_status(entry),
         "latest_version": latest,
         "review_due": _iso(due),
-        "updated_at": local_iso(entry.updated_at, _tz()),
+        "updated_at": local_iso(entry.updated_at, _tz(), "minutes"),
         "url": url_for("kb_api.get_entry", public_id=entry.public_id),
     }
 
@@ -410,7 +410,7 @@ def _version(v: KbEntryVersion, *, content: bool = False) -> dict[str, Any]:
         "author": v.author,
         "note": v.note,
         "changed": list(v.changed or []),
-        "created_at": local_iso(v.created_at, _tz()),
+        "created_at": local_iso(v.created_at, _tz(), "minutes"),
     }
     if content:
         shown["content"] = dict(v.content)
@@ -712,7 +712,7 @@ def audit_log():
         shown = [
             {
                 "id": r.id,
-                "at": local_iso(r.at, _tz()),
+                "at": local_iso(r.at, _tz(), "minutes"),
                 "actor": r.actor,
                 "role": r.role,
                 "action": r.action,

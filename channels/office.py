@@ -1,9 +1,9 @@
 """The hotline office's dashboard at ``/office``: staff login, the period's figures, charts and CSV export.
 
-- Login at ``/office/login`` against ``intake.staff`` (werkzeug's scrypt hashes); the signed Flask session
-  cookie carries the user's id and a CSRF token; every POST of this blueprint must send the token back
+- Login at ``/office/login`` against ``intake.core.staff`` (werkzeug's scrypt hashes); the signed Flask
+  session cookie carries the user's id and a CSRF token; every POST of this blueprint must send the token back
   (form field ``csrf_token`` or header ``X-CSRF-Token``), else 400. Failed logins are throttled per
-  username and per client address (``intake.staff.LoginThrottle``): the sixth try in 15 minutes gets 429.
+  username and per client address (``intake.core.staff.LoginThrottle``): the sixth try in 15 minutes gets 429.
 - Only the roles ``office``, ``operator`` and ``admin`` see the office pages (others: 403; nobody
   signed in: the login page, or 401 for the JSON API).
 - ``/office`` renders the figures server-side and hands the same figures to Chart.js (vendored in
@@ -13,7 +13,7 @@
 - ``/office/callbacks`` is the operators' queue of person call-backs (a second 不满意, a citizen the
   automated calls never reached), oldest first, with ticket number, reason, article and a one-line
   summary. The citizen's number is shown in full only to ``operator`` and ``admin``
-  (``intake.staff.SEE_PHONE_NUMBERS``), who dial it; ``office`` sees it masked and may not record.
+  (``intake.core.staff.SEE_PHONE_NUMBERS``), who dial it; ``office`` sees it masked and may not record.
   ``POST /office/callbacks/<id>`` records the result (``routing.surveys.Surveys.record_callback``):
   403 for a role that may not, 400 for an incomplete result, 409 when someone else finished it first.
 
@@ -48,14 +48,15 @@ from flask import (
 )
 from sqlalchemy import select
 
-import intake.staff  # noqa: F401  (registers staff_users on Base.metadata when the app loads)
+import intake.core.staff  # noqa: F401  (registers staff_users on Base.metadata when the app loads)
 from channels.security import hotline
-from intake.dashboard import final_ratings, local_iso, summarise
-from intake.models import Ticket
-from intake.privacy import mask_phone
-from intake.staff import OFFICE_ROLES, SEE_PHONE_NUMBERS, LoginThrottle, StaffUser, authenticate
+from intake.core.dates import local_iso, local_minute
+from intake.core.models import Ticket
+from intake.core.privacy import mask_phone
+from intake.core.staff import OFFICE_ROLES, SEE_PHONE_NUMBERS, LoginThrottle, StaffUser, authenticate
+from intake.core.tickets import citizen_phone
+from intake.dashboard import final_ratings, summarise
 from intake.stats import period_bounds
-from intake.tickets import citizen_phone
 from routing.callbacks import summary
 from routing.models import Unit
 from routing.surveys import AlreadyDone, InvalidResult, SurveyRequest, ratings
@@ -296,8 +297,9 @@ def export_csv():
     for t in tickets:
         writer.writerow(
             [
-                t.number, local_iso(t.created_at, tz), t.channel, t.category or "", t.disposition, t.status,
-                t.unit_code or "", t.due or "", local_iso(t.replied_at, tz) or "", t.card or "",
+                t.number, local_iso(t.created_at, tz, "minutes"), t.channel, t.category or "", t.disposition,
+                t.status, t.unit_code or "", t.due or "", local_iso(t.replied_at, tz, "minutes") or "",
+                t.card or "",
                 ratings.get(t.id, ""), mask_phone(phone) if (phone := citizen_phone(t)) else "",
             ]
         )  # fmt: skip
@@ -356,7 +358,7 @@ def _queue_rows(user: StaffUser) -> list[dict[str, Any]]:
                     "phone": (phone if full else mask_phone(phone)) if phone else "无号码",
                     "dial": phone if full and phone else None,
                     "unit": units.get(ticket.unit_code or "", ticket.unit_code or ""),
-                    "created_at": local_iso(callback.created_at, tz).replace("T", " ")[:16],
+                    "created_at": local_minute(callback.created_at, tz),
                     "survey": SURVEY_STATUS_NAMES.get(survey.status, survey.status) if survey else "—",
                     "rating": survey.rating if survey else None,
                 }

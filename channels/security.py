@@ -26,9 +26,9 @@ from limits.strategies import MovingWindowRateLimiter
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from intake.config import Settings
-from intake.privacy import mask_phone
-from intake.ratelimits import limit_storage
+from intake.core.config import Settings
+from intake.core.privacy import mask_phone
+from intake.core.ratelimits import limit_storage
 from intake.service import Hotline
 
 log = logging.getLogger(__name__)

@@ -1,10 +1,10 @@
 """Outbound providers: SMS through Twilio (or another gateway), WeChat customer-service messages.
 
-Outbound SMS goes through the small ``Sender`` protocol of ``intake.outbox`` so that a mainland
+Outbound SMS goes through the small ``Sender`` protocol of ``intake.core.outbox`` so that a mainland
 deployment can plug in a domestic gateway (two-way SMS through Twilio is not offered in China):
 write a class built from ``Settings`` with ``send(recipient, body) -> reference`` that raises
 ``DeliveryError`` (``permanent=True`` when no retry can help), and add it to ``SMS_PROVIDERS`` below
-and its name to ``intake.config.SMS_PROVIDERS`` (which validates ``HOTLINE_SMS_PROVIDER`` at start).
+and its name to ``intake.core.config.SMS_PROVIDERS`` (which validates ``HOTLINE_SMS_PROVIDER`` at start).
 
 Both clients can be pointed elsewhere (``TWILIO_API_BASE_URL``, ``WECHAT_API_BASE_URL``): tests aim
 them at a local fake server, so nothing ever calls the real services from a test.
@@ -22,8 +22,8 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
-from intake.config import Settings
-from intake.outbox import DeliveryError, Sender
+from intake.core.config import Settings
+from intake.core.outbox import DeliveryError, Sender
 
 # Twilio error codes that no retry will fix: invalid or unreachable number, opted out, blocked, body
 # over 1,600 characters (21617).

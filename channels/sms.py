@@ -8,7 +8,7 @@ TwiML reply. For each request the adapter
    nothing stored: answering a flood would cost money and could loop with an auto-responder);
 2. answers a retried webhook (same ``MessageSid``) with the reply it recorded the first time;
 3. takes the two kinds of message that are about the SMS exchange itself, not a matter: 退订/TD/
-   STOP/取消 and 订阅/START (``intake.preferences``, or Twilio's ``OptOutType``), and "1" right after
+   STOP/取消 and 订阅/START (``intake.core.preferences``, or Twilio's ``OptOutType``), and "1" right after
    a reply that ended "回复1查看更多" (the next page);
 4. makes one ``Message`` of everything else and calls the pipeline (which also ties a rating such
    as "1" or 满意 to the sender's pending survey);
@@ -41,12 +41,12 @@ from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.security import hotline, sender_allowed, twilio_signed
-from intake.messages import Message, Outcome
-from intake.models import ChannelEvent, InboundMessage, OutboxMessage
-from intake.preferences import CONFIRMATIONS, Command, apply_command, preference_command
-from intake.privacy import mask_phone
+from intake.core.messages import Message, Outcome
+from intake.core.models import ChannelEvent, InboundMessage, OutboxMessage
+from intake.core.preferences import CONFIRMATIONS, Command, apply_command, preference_command
+from intake.core.privacy import mask_phone
+from intake.core.text import normalize
 from intake.service import Hotline
-from intake.text import normalize
 from kb.answer_forms import PER_SEGMENT, SmsPage, sms_page, sms_units
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 
 from channels.security import hotline
-from intake.models import Ticket
+from intake.core.models import Ticket
 from routing.surveys import ratings
 
 bp = Blueprint("survey_page", __name__, template_folder="templates")

@@ -19,7 +19,7 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy.orm import Session
 
 from channels.security import hotline
-from intake.models import Ticket, TicketEvent
+from intake.core.models import Ticket, TicketEvent
 from routing.handoff import unit_for_token
 from routing.lifecycle import InvalidInput, Lifecycle, TransitionRefused
 

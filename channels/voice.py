@@ -37,9 +37,9 @@ from werkzeug.exceptions import HTTPException
 
 from channels.security import hotline, sender_allowed, twilio_signed
 from channels.twiml import as_response, digits_aloud, gather, say, sayable, spell_numbers
-from intake.messages import Message, Outcome
-from intake.models import ChannelEvent
-from intake.privacy import mask_phone
+from intake.core.messages import Message, Outcome
+from intake.core.models import ChannelEvent
+from intake.core.privacy import mask_phone
 from intake.status import parse_status_query
 from kb.answer_forms import spoken
 

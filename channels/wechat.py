@@ -48,9 +48,9 @@ from wechatpy.utils import WeChatSigner
 from channels.security import UnsafeXml, hotline, parse_xml, sender_allowed
 from channels.senders import build_senders
 from intake.conversations import InProgress
-from intake.messages import Message, Outcome
-from intake.outbox import Sender
-from intake.privacy import mask_phone
+from intake.core.messages import Message, Outcome
+from intake.core.outbox import Sender
+from intake.core.privacy import mask_phone
 from intake.service import Hotline
 
 log = logging.getLogger(__name__)

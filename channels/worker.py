@@ -21,7 +21,7 @@ import click
 
 from channels.callbacks import place_due_calls
 from channels.senders import build_senders
-from intake.outbox import Sender
+from intake.core.outbox import Sender
 from intake.service import Hotline
 from kb import questions
 from routing import supervision

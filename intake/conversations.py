@@ -27,12 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from intake.db import Database
-from intake.messages import Candidate, Message, Outcome, TicketInfo
-from intake.models import Conversation, InboundMessage, Ticket, TicketEvent
+from intake.core.db import Database
+from intake.core.messages import Candidate, Message, Outcome, TicketInfo
+from intake.core.models import Conversation, InboundMessage, Ticket, TicketEvent
+from intake.core.tickets import create_ticket, find_ticket
+from intake.core.vocabulary import STAGES
 from intake.pipeline import Context, Triage, emergency_step, format_due, ticket_step
-from intake.status import STAGES, look_up, not_found_reply, parse_status_query
-from intake.tickets import create_ticket, find_ticket
+from intake.status import look_up, not_found_reply, parse_status_query
 from kb.gaps import record_gap
 from kb.search import Hit, KnowledgeBase, SearchIndex
 from routing import rules

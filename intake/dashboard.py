@@ -13,11 +13,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from intake.models import Ticket, TicketEvent
-from intake.privacy import mask_phone
+from intake.core.dates import local_iso
+from intake.core.models import Ticket, TicketEvent
+from intake.core.privacy import mask_phone
+from intake.core.tickets import citizen_phone
 from intake.service import Hotline
 from intake.stats import compute, period_bounds
-from intake.tickets import citizen_phone
 from kb.models import KbEntry
 from routing import supervision
 from routing.callbacks import summary
@@ -31,10 +32,6 @@ RATED = ("answered", "defaulted")  # a citizen's rating, or the pack's rule for 
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def local_iso(moment: datetime | None, tz: Any) -> str | None:
-    return moment.astimezone(tz).isoformat(timespec="minutes") if moment else None
 
 
 def final_ratings(session: Any, lo: datetime, hi: datetime) -> dict[int, SurveyRequest]:
@@ -100,8 +97,8 @@ def key_items(session: Any, lo: datetime, hi: datetime, tz: Any) -> list[dict[st
                 "unit": first.unit_code,
                 "summary": shown or (CONFIDENTIAL_SUMMARY if all(t.confidential for t in members) else ""),
                 "basis": basis.get(first.number),
-                "first_reported_at": local_iso(first.created_at, tz),
-                "flagged_at": local_iso(min(flagged_at[t.number] for t in members), tz),
+                "first_reported_at": local_iso(first.created_at, tz, "minutes"),
+                "flagged_at": local_iso(min(flagged_at[t.number] for t in members), tz, "minutes"),
                 "open": sum(1 for t in members if t.status in OPEN),
             }
         )
@@ -182,7 +179,7 @@ def summarise(line: Hotline, start: date, end: date) -> dict[str, Any]:
 
         return {
             "period": {"from": start.isoformat(), "to": end.isoformat()},
-            "generated_at": local_iso(now, tz),
+            "generated_at": local_iso(now, tz, "minutes"),
             "total": stats.total,
             "closed": stats.closed,
             "by_channel": stats.by_channel,
@@ -235,7 +232,7 @@ def summarise(line: Hotline, start: date, end: date) -> dict[str, Any]:
                     "unit": t.unit_code,
                     "status": t.status,
                     "due": t.due,
-                    "created_at": local_iso(t.created_at, tz),
+                    "created_at": local_iso(t.created_at, tz, "minutes"),
                 }
                 for t in urgent
             ],
@@ -251,7 +248,7 @@ def summarise(line: Hotline, start: date, end: date) -> dict[str, Any]:
                     "phone": who(t),
                     "unit": t.unit_code,
                     "reason": cb.reason,
-                    "created_at": local_iso(cb.created_at, tz),
+                    "created_at": local_iso(cb.created_at, tz, "minutes"),
                 }
                 for cb, t in callbacks
             ],

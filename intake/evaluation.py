@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from intake.messages import Outcome
+from intake.core.messages import Outcome
 from routing.policy import Policy
 
 

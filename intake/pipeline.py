@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from intake.messages import Candidate, Outcome
-from intake.text import NormalizedText, normalize
+from intake.core.dates import format_due
+from intake.core.messages import Candidate, Outcome
+from intake.core.text import NormalizedText, normalize
 from kb.answer_forms import spoken
 from kb.search import Hit, SearchIndex, Thresholds
 from kb.search import decide as kb_decide
@@ -33,17 +34,6 @@ log = logging.getLogger(__name__)
 
 TEXT_CHANNELS = {"web", "sms", "wechat", "api"}
 KB_CATEGORIES = {"consult", "help"}
-
-
-def format_due(due: str | None) -> str:
-    """A deadline as a citizen reads it: 2026年11月26日, or 11月24日10:00 for hour limits."""
-    if not due:
-        return ""
-    if "T" in due:
-        moment = datetime.fromisoformat(due)
-        return f"{moment.year}年{moment.month}月{moment.day}日{moment:%H:%M}"
-    day = date.fromisoformat(due)
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 @dataclass

@@ -16,14 +16,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from intake.config import Settings
 from intake.conversations import Intake
-from intake.db import Database
-from intake.messages import Message, Outcome
-from intake.outbox import Outbox
+from intake.core.config import Settings
+from intake.core.db import Database
+from intake.core.messages import Message, Outcome
+from intake.core.outbox import Outbox
+from intake.core.text import normalize
 from intake.pipeline import Triage
 from intake.status import TicketStatus, look_up
-from intake.text import normalize
 from kb.encoders import Encoder, get_encoder
 from kb.models import KbEntry, current_revision
 from kb.search import KnowledgeBase

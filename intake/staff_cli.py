@@ -8,8 +8,8 @@ import sys
 import click
 from sqlalchemy import select
 
-from intake.staff import ROLES, StaffError, StaffUser, add_user, normalise_username
-from intake.staff_tokens import issue_token, revoke_tokens
+from intake.core.staff import ROLES, StaffError, StaffUser, add_user, normalise_username
+from intake.core.staff_tokens import issue_token, revoke_tokens
 
 LABEL_MAX = 200  # staff_tokens.label
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.models import Ticket
+from intake.core.models import Ticket
 
 
 @dataclass

@@ -15,30 +15,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from intake.models import Ticket
-from intake.pipeline import format_due
-from intake.tickets import citizen_phone, find_ticket
+from intake.core.dates import format_due
+from intake.core.models import Ticket
+from intake.core.tickets import citizen_phone, find_ticket
+from intake.core.vocabulary import INSTANT, STAGES
 
-STAGES = {
-    "registered": "已登记",
-    "dispatched": "已转交承办单位",
-    "signed": "承办单位已签收，正在办理",
-    "returned": "承办单位申请退回，正在重新派单",
-    "extension_requested": "承办单位已申请延期，正在审核",
-    "extended": "已延期办理",
-    "replied": "承办单位已答复",
-    "reviewed": "办理结果已审核，等待您的评价",
-    "surveyed": "已收到您的评价",
-    "rehandling": "因您不满意，正在重新办理",
-    "closed": "已办结",
-}
-INSTANT = {
-    "answered": "已当场答复",
-    "transferred": "已转接紧急热线",
-    "redirected": "已告知办理渠道",
-    "declined": "不予受理，已告知原因",
-    "abandoned": "通话中断，未登记诉求",
-}
 NOT_FOUND = (
     "没有查到工单{number}，或验证信息不符。请核对工单号；"
     "在其他号码或渠道登记的工单，请同时提供登记电话号码的后四位，例如：查询 {number} 1234。"

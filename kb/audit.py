@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from intake.db import Base
+from intake.core.db import Base
 from kb.models import utcnow
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from intake.text import normalize
+from intake.core.text import normalize
 from kb.records import DEMO_ENTRIES
 from kb.search import Hit, IndexedEntry, Thresholds, decide
 

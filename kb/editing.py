@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.staff import UNIT_ROLES
+from intake.core.staff import UNIT_ROLES
 from kb import audit
 from kb.audit import Actor, SystemActor
 from kb.models import SERVICE_FIELDS, SERVICE_LABELS, KbEntry, KbEntryVersion, as_record, bump_revision

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from intake.db import Base
+from intake.core.db import Base
 
 STATUSES = ("draft", "submitted", "published", "archived")
 KINDS = ("answer", "service", "notice")  # a plain answer; a public service (办事); a notice with a window

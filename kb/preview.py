@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from intake.text import normalize
+from intake.core.text import normalize
 from kb.search import Hit, IndexedEntry, KbDecision, SearchIndex, Thresholds, _bigrams, _similarity, decide
 
 NEAR_DUPLICATE = 0.90

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from intake.db import Base, Database
+from intake.core.db import Base, Database
 from kb import audit
 from kb.audit import Actor, SystemActor
 from kb.models import KbEntry, utcnow

@@ -40,9 +40,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from intake.models import ChannelEvent, Ticket, TicketEvent
-from intake.preferences import prefers_calls, wants_surveys
-from intake.tickets import PHONE_CHANNELS, citizen_phone
+from intake.core.models import ChannelEvent, Ticket, TicketEvent
+from intake.core.preferences import prefers_calls, wants_surveys
+from intake.core.tickets import PHONE_CHANNELS, citizen_phone
 from routing.lifecycle import HIDDEN, redact
 from routing.policy import Calls, Limit
 from routing.surveys import UNSATISFIED, CallbackRequest, SurveyRequest, Surveys, Verdict, parse_rating

@@ -45,9 +45,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from intake.db import Database
-from intake.models import Ticket, TicketEvent
-from intake.outbox import backoff
+from intake.core.db import Database
+from intake.core.models import Ticket, TicketEvent
+from intake.core.outbox import backoff
 from routing.keyitems import linked_numbers
 from routing.models import HandoffDelivery, Unit, UnitCredential
 

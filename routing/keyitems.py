@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.models import Ticket, TicketEvent
+from intake.core.models import Ticket, TicketEvent
 from routing.policy import Policy
 
 # Two reports are of the same incident when their texts mean nearly the same (USE cosine). Lower than

@@ -42,10 +42,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.db import Database
-from intake.models import Ticket, TicketEvent
-from intake.status import STAGES
-from intake.tickets import citizen_phone
+from intake.core.dates import describe_moment, local_iso
+from intake.core.db import Database
+from intake.core.models import Ticket, TicketEvent
+from intake.core.tickets import citizen_phone
+from intake.core.vocabulary import STAGES
 from routing.handoff import Handoff, HandoffReport, incident
 from routing.models import Unit
 from routing.policy import Deadline, Limit, Policy
@@ -86,18 +87,6 @@ Listener = Callable[[Session, Ticket, TicketEvent], None]
 
 
 # ---------------------------------------------------------------- time limits
-
-
-def _day_text(moment: datetime) -> str:
-    return f"{moment.year}年{moment.month}月{moment.day}日"
-
-
-def describe_moment(moment: datetime, tz: ZoneInfo) -> str:
-    """A deadline as a person reads it: 2026年11月25日24时 for the end of a day, else with the time."""
-    local = moment.astimezone(tz)
-    if local.time() == time(0, 0):
-        return f"{_day_text(local - timedelta(days=1))}24时"
-    return f"{_day_text(local)}{local:%H:%M}"
 
 
 def describe_limit(limit: Limit | Deadline) -> str:
@@ -408,11 +397,6 @@ def redact(text: str | None) -> str | None:
         text = pattern.sub(HIDDEN, text)
     text = _NAME.sub(lambda m: m.group(1) + HIDDEN, text)
     return _DOOR.sub(lambda m: (m.group(2) or "") + HIDDEN if m.group(2) else HIDDEN + m.group(1), text)
-
-
-def local_iso(moment: datetime | None, tz: ZoneInfo) -> str | None:
-    """A moment as ISO 8601 in the hotline's zone, to the second."""
-    return moment.astimezone(tz).replace(microsecond=0).isoformat() if moment else None
 
 
 # ---------------------------------------------------------------- the transitions

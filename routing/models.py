@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from intake.db import Base
-from intake.models import utcnow
+from intake.core.db import Base
+from intake.core.models import utcnow
 
 UNIT_KINDS = ("office", "township", "department", "enterprise")
 

@@ -21,18 +21,10 @@ from typing import Any
 
 import yaml
 
+from intake.core.vocabulary import CATEGORIES, DECLINE_CODES, REDIRECT_CODES
+
 POLICY_DIR = Path(__file__).with_name("policies")
 
-CATEGORIES = ("consult", "help", "complaint", "report", "suggestion", "praise")
-
-REDIRECT_CODES = (
-    "court", "procuratorate", "congress", "cppcc", "party", "military", "discipline",
-    "organization", "litigation", "petition", "family",
-)  # fmt: skip
-DECLINE_CODES = (
-    "out_of_jurisdiction", "secret_or_privacy", "duplicate", "already_resolved", "abusive",
-    "no_content", "incomplete", "anonymous_rights",
-)  # fmt: skip
 LIMIT_UNITS = ("working_days", "working_hours", "hours", "minutes")
 CARD_COLOURS = ("green", "yellow", "red")
 OFF_HOURS = ("voicemail",)

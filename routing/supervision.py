@@ -31,8 +31,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from intake.models import Ticket, TicketEvent
-from routing.lifecycle import HANDLING, OPEN, Lifecycle, describe_moment, local_iso
+from intake.core.dates import describe_moment, local_iso
+from intake.core.models import Ticket, TicketEvent
+from routing.lifecycle import HANDLING, OPEN, Lifecycle
 
 BATCH = 200
 REMIND_BEFORE_REPLY = ("dispatched", *HANDLING)  # the reply is still owed

@@ -30,10 +30,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from intake.db import Base
-from intake.models import Ticket, TicketEvent, utcnow
-from intake.outbox import Outbox
-from intake.preferences import wants_surveys
+from intake.core.db import Base
+from intake.core.models import Ticket, TicketEvent, utcnow
+from intake.core.outbox import Outbox
+from intake.core.preferences import wants_surveys
 from routing.lifecycle import Lifecycle, TransitionRefused
 from routing.policy import Policy, Unreachable
 

@@ -13,7 +13,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from intake.models import Ticket
+from intake.core.models import Ticket
 from routing import supervision
 from routing.handoff import UnknownUnit, issue_token, set_webhook
 from routing.lifecycle import InvalidInput, Lifecycle, TransitionRefused

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from app import LazyHotline, create_app, main
-from intake.config import Settings
-from intake.db import Base, Database
+from intake.core.config import Settings
+from intake.core.db import Base, Database
 from intake.demo import load_demo
 from intake.service import Hotline
 

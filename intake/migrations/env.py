@@ -5,15 +5,15 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-import intake.staff  # noqa: F401
-import intake.staff_tokens  # noqa: F401
+import intake.core.staff  # noqa: F401
+import intake.core.staff_tokens  # noqa: F401
 import kb.audit  # noqa: F401
 import kb.models  # noqa: F401  (registers the tables on Base.metadata)
 import kb.questions  # noqa: F401
 import routing.models  # noqa: F401
 import routing.surveys  # noqa: F401
-from intake import models  # noqa: F401
-from intake.db import Base
+from intake.core import models  # noqa: F401
+from intake.core.db import Base
 
 config = context.config
 target_metadata = Base.metadata

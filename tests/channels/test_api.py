@@ -6,7 +6,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 
-from intake.models import InboundMessage, Ticket
+from intake.core.models import InboundMessage, Ticket
 from tests.contract import EXAMPLES, assert_contract
 
 
@@ -140,7 +140,7 @@ def test_a_message_still_being_worked_on_elsewhere_gets_409_and_is_not_processed
     client, demo, monkeypatch
 ):
     from intake import conversations
-    from intake.models import InboundMessage
+    from intake.core.models import InboundMessage
 
     monkeypatch.setattr(conversations, "AWAIT_SECONDS", 0.2)
     with demo.db.session() as session:  # another worker took this message a moment ago

@@ -14,10 +14,10 @@ from twilio.request_validator import RequestValidator
 from app import create_app
 from channels.callbacks import callbacks_of, place_due_calls
 from channels.twiml import digits_aloud
-from intake.config import Settings
-from intake.models import ChannelEvent, Ticket
+from intake.core.config import Settings
+from intake.core.models import ChannelEvent, Ticket
+from intake.core.tickets import find_ticket
 from intake.service import Hotline
-from intake.tickets import find_ticket
 from routing.callbacks import CLAIM_LEASE, UNREACHABLE, in_calling_hours
 from routing.policy import load
 from routing.surveys import CallbackRequest, SurveyRequest

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
+from intake.core.staff import StaffUser, add_user
 from intake.demo import DEMO_ACTOR
-from intake.staff import StaffUser, add_user
 from kb.audit import KbAudit
 from kb.gaps import record_gap
 from kb.models import KbEntry

@@ -16,9 +16,9 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 from sqlalchemy import select
 
+from intake.core.staff import StaffUser, add_user
+from intake.core.staff_tokens import issue_token, revoke_tokens
 from intake.demo import DEMO_ACTOR
-from intake.staff import StaffUser, add_user
-from intake.staff_tokens import issue_token, revoke_tokens
 from kb.models import KbEntry
 
 API = "/api/v1/kb"

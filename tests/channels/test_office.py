@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from intake.messages import Message
-from intake.models import Ticket
-from intake.staff import StaffUser, add_user
+from intake.core.messages import Message
+from intake.core.models import Ticket
+from intake.core.staff import StaffUser, add_user
 from tests.conftest import make_hotline
 from tests.routing.test_surveys import COMPLAINT, PHONE, unit_replies
 

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
-from intake.messages import Message
-from intake.tickets import find_ticket
+from intake.core.messages import Message
+from intake.core.tickets import find_ticket
 from routing.callbacks import UNREACHABLE
 from routing.surveys import CallbackRequest
 from tests.browser import chromium, served

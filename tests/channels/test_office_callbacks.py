@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from intake.messages import Message
-from intake.tickets import find_ticket
+from intake.core.messages import Message
+from intake.core.tickets import find_ticket
 from routing.callbacks import UNREACHABLE
 from routing.surveys import CallbackRequest, SurveyRequest
 from tests.channels.test_office import CSRF, add_staff, login, office_app

@@ -7,7 +7,7 @@ from flask import Flask
 from twilio.request_validator import RequestValidator
 
 from channels import security
-from intake.config import Settings
+from intake.core.config import Settings
 
 TOKEN = "12345"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from channels.senders import TwilioSms, WeChatCustomerService, build_senders
-from intake.config import Settings
-from intake.outbox import DeliveryError
+from intake.core.config import Settings
+from intake.core.outbox import DeliveryError
 from tests.fakes import fake_twilio, fake_wechat
 
 

@@ -15,10 +15,10 @@ from twilio.request_validator import RequestValidator
 from app import create_app
 from channels.senders import build_senders
 from channels.sms import BUSY_REPLY, MEDIA_REPLY, render
-from intake.config import Settings
-from intake.messages import Candidate, Outcome
-from intake.models import ChannelEvent, ContactPreference, InboundMessage, Ticket
-from intake.preferences import OPT_IN_REPLY, OPT_OUT_REPLY
+from intake.core.config import Settings
+from intake.core.messages import Candidate, Outcome
+from intake.core.models import ChannelEvent, ContactPreference, InboundMessage, Ticket
+from intake.core.preferences import OPT_IN_REPLY, OPT_OUT_REPLY
 from kb.answer_forms import MORE
 from routing.surveys import SurveyRequest, ratings
 from tests.fakes import fake_twilio

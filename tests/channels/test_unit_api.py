@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from app import create_app
-from intake.messages import Message
+from intake.core.messages import Message
 from routing.handoff import issue_token, unit_for_token
 from routing.unit_cli import unit_group
 from tests.conftest import load_demo_into

@@ -14,8 +14,8 @@ from twilio.request_validator import RequestValidator
 from app import create_app
 from channels.senders import build_senders
 from channels.voice import withheld
-from intake.config import Settings
-from intake.models import ChannelEvent, InboundMessage, OutboxMessage, Ticket
+from intake.core.config import Settings
+from intake.core.models import ChannelEvent, InboundMessage, OutboxMessage, Ticket
 from intake.service import Hotline
 from tests.conftest import TZ, _empty_tables, load_demo_into
 from tests.fakes import fake_twilio

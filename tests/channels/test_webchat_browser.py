@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, Route, expect
 from sqlalchemy import func, select
 
-from intake.messages import Message
-from intake.models import Ticket
+from intake.core.messages import Message
+from intake.core.models import Ticket
 from tests.browser import TIMEOUT_MS, chromium, served
 from tests.contract import EXAMPLES
 

@@ -20,9 +20,9 @@ from wechatpy.utils import WeChatSigner
 
 from app import create_app
 from channels import wechat
-from intake.config import Settings
-from intake.messages import Candidate, Outcome
-from intake.models import InboundMessage, OutboxMessage, Ticket
+from intake.core.config import Settings
+from intake.core.messages import Candidate, Outcome
+from intake.core.models import InboundMessage, OutboxMessage, Ticket
 from intake.service import Hotline
 from tests.conftest import _empty_tables, load_demo_into
 from tests.contract import EXAMPLES
@@ -624,7 +624,7 @@ def test_a_long_reply_is_cut_to_2048_bytes_at_a_character(text):
 
 
 def test_safe_mode_without_an_app_id_stops_start_up_rather_than_guess(tmp_path):
-    from intake.config import ConfigError, Settings
+    from intake.core.config import ConfigError, Settings
 
     env = {"HOTLINE_INSTANCE_PATH": str(tmp_path), "WECHAT_TOKEN": "t", "WECHAT_ENCODING_AES_KEY": "k" * 43}
     with pytest.raises(ConfigError, match="safe mode needs WECHAT_APP_ID"):

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import create_engine, func, inspect, select, table, text
 
 from app import build_hotline
-from intake.config import SETTINGS, ConfigError, Settings
-from intake.db import Database
+from intake.core.config import SETTINGS, ConfigError, Settings
+from intake.core.db import Database
 
 HOTLINE = Path(sys.executable).with_name("hotline")
 CONTENT_TABLES = ("units", "kb_entries", "tickets")

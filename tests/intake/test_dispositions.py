@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from intake.messages import Message
-from intake.models import Ticket
+from intake.core.messages import Message
+from intake.core.models import Ticket
 from intake.stats import compute
 from tests.conftest import TZ
 from tests.contract import EXAMPLES
@@ -131,7 +131,7 @@ def test_the_one_time_answer_rate_on_a_known_mix(demo, cli):
 
 def test_a_repeat_arriving_while_the_first_copy_is_worked_on_waits_then_says_so(demo, monkeypatch):
     from intake import conversations
-    from intake.models import InboundMessage
+    from intake.core.models import InboundMessage
 
     monkeypatch.setattr(conversations, "AWAIT_SECONDS", 0.3)
     with demo.db.session() as session:  # another worker took this message a moment ago
@@ -144,7 +144,7 @@ def test_a_repeat_arriving_while_the_first_copy_is_worked_on_waits_then_says_so(
 
 
 def test_a_message_whose_worker_died_is_taken_up_again(demo, clock):
-    from intake.models import InboundMessage
+    from intake.core.models import InboundMessage
 
     text, earlier = "公积金怎么提取", clock.now - timedelta(minutes=5)
     with demo.db.session() as session:
@@ -161,6 +161,6 @@ def test_nul_characters_are_dropped_not_refused(demo):
     with demo.db.session() as session:
         from sqlalchemy import select
 
-        from intake.models import InboundMessage
+        from intake.core.models import InboundMessage
 
         assert session.scalars(select(InboundMessage.text)).all() == ["社保卡丢了怎么补办"]

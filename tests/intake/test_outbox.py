@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from intake.outbox import LEASE, MAX_ATTEMPTS, DeliveryError, backoff
+from intake.core.outbox import LEASE, MAX_ATTEMPTS, DeliveryError, backoff
 
 
 class Recorder:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from intake.messages import Message
+from intake.core.messages import Message
 from intake.pipeline import decline_step, emergency_step, knowledge_step, redirect_step, ticket_step
 
 

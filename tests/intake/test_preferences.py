@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from intake.models import ContactPreference
-from intake.preferences import (
+from intake.core.models import ContactPreference
+from intake.core.preferences import (
     opt_in,
     opt_out,
     prefer_calls,

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from intake.privacy import MaskingFilter, mask_phone, mask_text
+from intake.core.privacy import MaskingFilter, mask_phone, mask_text
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from intake.messages import Message
-from intake.models import Ticket
+from intake.core.messages import Message
+from intake.core.models import Ticket
 from tests.conftest import make_hotline
 
 LIGHT = "瓢里镇瓢里街的路灯坏了一个多月了，晚上黑漆漆的没人管"

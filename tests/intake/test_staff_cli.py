@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from intake.staff import StaffUser
-from intake.staff_tokens import PREFIX, StaffToken, user_for_token
+from intake.core.staff import StaffUser
+from intake.core.staff_tokens import PREFIX, StaffToken, user_for_token
 
 PASSWORD = "correct horse battery"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intake.messages import Message
+from intake.core.messages import Message
 from intake.status import StatusQuery, look_up, not_found_reply, parse_status_query
 
 PHONE = "+8613912345678"
@@ -74,7 +74,7 @@ def test_a_lookup_does_not_open_a_new_matter(demo):
     with demo.db.session() as session:
         from sqlalchemy import func, select
 
-        from intake.models import Ticket
+        from intake.core.models import Ticket
 
         before = session.scalar(select(func.count()).select_from(Ticket))
     demo.handle(Message(channel="sms", sender=PHONE, text=f"查询 {number}"))
@@ -85,8 +85,8 @@ def test_a_lookup_does_not_open_a_new_matter(demo):
 def test_a_reply_from_the_unit_is_shown_once_there(demo):
     number = register(demo)
     with demo.db.session() as session:
-        from intake.models import TicketEvent
-        from intake.tickets import find_ticket
+        from intake.core.models import TicketEvent
+        from intake.core.tickets import find_ticket
 
         ticket = find_ticket(session, number)
         ticket.status = "replied"

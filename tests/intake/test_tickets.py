@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from intake.models import Ticket, TicketCounter
-from intake.tickets import create_ticket, next_ticket_number
+from intake.core.models import Ticket, TicketCounter
+from intake.core.tickets import create_ticket, next_ticket_number
 from tests.conftest import NOW, TZ
 
 

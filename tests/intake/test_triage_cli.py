@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from intake.models import InboundMessage, Ticket
+from intake.core.models import InboundMessage, Ticket
 from tests.contract import EXAMPLES, assert_contract
 
 

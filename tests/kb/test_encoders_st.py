@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from intake.config import Settings
+from intake.core.config import Settings
+from intake.core.text import normalize
 from intake.service import Hotline
-from intake.text import normalize
 from kb.encoders import get_encoder
 from kb.hybrid import HybridIndex, VectorCache
 from tests.conftest import NOW, Clock, _empty_tables, load_demo_into

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from intake.messages import Message
+from intake.core.messages import Message
 from kb.gaps import grouped_gaps
 
 PRICE = ["马堤乡的芋头收购价今年是多少?", "今年马堤芋头收购价格多少钱一斤?", "马堤乡芋头现在收购价多少?"]

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from intake.text import normalize
+from intake.core.text import normalize
 from kb.models import KbEntry
 from kb.preview import DRAFT_ID, Draft, PreviewInvalid, near_duplicates, preview
 from kb.search import KnowledgeBase

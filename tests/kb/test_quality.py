@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from intake.text import normalize
+from intake.core.text import normalize
 from kb.search import decide
 from tests.conftest import NOW, Clock, make_hotline
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from channels.worker import Worker
+from intake.core.staff import StaffUser
 from intake.demo import DEMO_ACTOR
-from intake.staff import StaffUser
 from kb import questions
 from kb.audit import KbAudit
 from kb.questions import QuestionRefused

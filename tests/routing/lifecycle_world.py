@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from intake.models import Ticket
-from intake.tickets import create_ticket, find_ticket
+from intake.core.models import Ticket
+from intake.core.tickets import create_ticket, find_ticket
 from routing.lifecycle import Lifecycle
 from routing.units import load_units
 from tests.conftest import make_hotline

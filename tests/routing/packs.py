@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from intake.text import normalize
+from intake.core.text import normalize
 from routing import rules
 from routing.policy import Policy
 

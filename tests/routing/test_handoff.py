@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from intake.messages import Message
-from intake.outbox import backoff
+from intake.core.messages import Message
+from intake.core.outbox import backoff
 from routing.handoff import (
     LEASE,
     MAX_ATTEMPTS,

@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from intake.messages import Message
-from intake.models import Ticket
+from intake.core.messages import Message
+from intake.core.models import Ticket
 from routing.keyitems import is_key_item, linked_numbers
 from tests.conftest import load_demo_into, make_hotline
 

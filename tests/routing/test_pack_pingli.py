@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from intake.text import normalize
+from intake.core.text import normalize
 from routing import policy as policies
 from routing import rules
 from routing.policy import Deadline, Extension, FollowUp, Hours, Limit, Ratings, Rehandle

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from intake.core.text import normalize
 from intake.pipeline import Triage, ticket_step
-from intake.text import normalize
 from routing import policy as policies
 from routing import rules
 from routing.units import UnitCatalogue, UnitInfo

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from intake.core.vocabulary import CATEGORIES
 from routing import policy
-from routing.policy import CATEGORIES, PolicyError
+from routing.policy import PolicyError
 
 # A small pack on top of common.yaml that loads cleanly; every broken pack below changes one thing in it.
 PACK = """\

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from intake.messages import Message
-from intake.models import ContactPreference, OutboxMessage
-from intake.tickets import find_ticket
+from intake.core.messages import Message
+from intake.core.models import ContactPreference, OutboxMessage
+from intake.core.tickets import find_ticket
 from routing.surveys import CallbackRequest, SurveyRequest, parse_rating
 from tests.conftest import make_hotline
 from tests.routing.lifecycle_world import REPLY

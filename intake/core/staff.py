@@ -26,9 +26,9 @@ from sqlalchemy import Boolean, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from intake.db import Base
-from intake.models import utcnow
-from intake.ratelimits import limit_storage
+from intake.core.db import Base
+from intake.core.models import utcnow
+from intake.core.ratelimits import limit_storage
 
 log = logging.getLogger(__name__)
 

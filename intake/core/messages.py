@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from routing.policy import CATEGORIES
+from intake.core.vocabulary import CATEGORIES
 
 CHANNELS = ("web", "sms", "voice", "wechat", "api")
 ACTIONS = ("answer", "clarify", "transfer", "redirect", "decline", "ticket", "ask", "status", "survey")

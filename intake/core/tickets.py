@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from intake.models import Ticket, TicketCounter, TicketEvent
+from intake.core.models import Ticket, TicketCounter, TicketEvent
 
 
 def next_ticket_number(session: Session, now: datetime, tz: ZoneInfo) -> str:

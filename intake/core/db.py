@@ -1,6 +1,6 @@
 """The database: one declarative base for every table, the engine, sessions and migrations.
 
-Tables are declared next to the code that owns them (``intake.models``, ``kb.models``,
+Tables are declared next to the code that owns them (``intake.core.models``, ``kb.models``,
 ``routing.models``); they share this module's ``Base`` so one Alembic history covers them all.
 Callers open a unit of work with ``Database.session()`` and commit once at the boundary (the request,
 the CLI command, the job); lower layers only flush.
@@ -73,7 +73,9 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATIONS = (
+    Path(__file__).parent.parent / "migrations"
+)  # intake/migrations: env.py imports every package's tables
 
 
 class Database:

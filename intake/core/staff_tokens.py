@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from intake.db import Base
-from intake.models import utcnow
-from intake.staff import StaffError, StaffUser, normalise_username
+from intake.core.db import Base
+from intake.core.models import utcnow
+from intake.core.staff import StaffError, StaffUser, normalise_username
 
 PREFIX = "hlk_"  # recognisable in a leaked file or a secret scanner
 

@@ -27,9 +27,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from intake.db import Database
-from intake.models import OutboxMessage
-from intake.privacy import mask_phone
+from intake.core.db import Database
+from intake.core.models import OutboxMessage
+from intake.core.privacy import mask_phone
 
 log = logging.getLogger(__name__)
 

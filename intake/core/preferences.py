@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from intake.models import ContactPreference
-from intake.text import normalize
+from intake.core.models import ContactPreference
+from intake.core.text import normalize
 
 Command = Literal["opt_out", "opt_in", "prefer_calls", "prefer_sms"]
 
