@@ -22,7 +22,7 @@ from intake.cli import (
 )
 from intake.core.config import ConfigError, Settings
 from intake.core.privacy import install_log_masking
-from intake.service import Hotline
+from intake.hotline import Hotline
 from intake.staff_cli import user_group
 from kb.cli import kb_group
 from routing.cli import policy_group
@@ -58,22 +58,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hotline"] = hotline
 
-    from channels import (
-        api,
-        editor,
-        editor_tools,
-        kb_api,
-        kb_public,
-        office,
-        security,
-        sms,
-        survey_page,
-        unit_api,
-        voice,
-        webchat,
-        wechat,
-    )
-    from channels import callbacks as callback_calls
+    from channels import api, kb_public, security, sms, survey_calls, survey_page, voice, webchat, wechat
+    from channels.machine import kb as kb_api
+    from channels.machine import units as unit_api
+    from channels.staff import auth, editor, office
+    from channels.staff import tools as editor_tools
 
     security.install(app, hotline.settings)
 
@@ -85,8 +74,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(wechat.bp)
     app.register_blueprint(unit_api.bp)
     app.register_blueprint(survey_page.bp)
+    app.register_blueprint(auth.bp)
     app.register_blueprint(office.bp)
-    app.register_blueprint(callback_calls.bp)
+    app.register_blueprint(survey_calls.bp)
     app.register_blueprint(editor.bp)
     app.register_blueprint(editor_tools.bp)
     app.register_blueprint(kb_api.bp)

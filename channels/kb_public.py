@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from intake.service import Hotline
+from intake.hotline import Hotline
 
 bp = Blueprint("kb_public", __name__, template_folder="templates")
 

@@ -29,7 +29,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from intake.core.config import Settings
 from intake.core.privacy import mask_phone
 from intake.core.ratelimits import limit_storage
-from intake.service import Hotline
+from intake.hotline import Hotline
 
 log = logging.getLogger(__name__)
 

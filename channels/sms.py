@@ -46,7 +46,7 @@ from intake.core.models import ChannelEvent, InboundMessage, OutboxMessage
 from intake.core.preferences import CONFIRMATIONS, Command, apply_command, preference_command
 from intake.core.privacy import mask_phone
 from intake.core.text import normalize
-from intake.service import Hotline
+from intake.hotline import Hotline
 from kb.answer_forms import PER_SEGMENT, SmsPage, sms_page, sms_units
 
 log = logging.getLogger(__name__)

@@ -237,7 +237,7 @@ def _dial_number(line: str) -> str:
 def _spoken_answer(outcome: Outcome) -> str:
     """The answer's version for the phone, also for an outcome the pipeline returns from storage.
 
-    Intake stores an outcome's public fields only, so the one it returns for a retried webhook or a
+    Conversations stores an outcome's public fields only, so the one it returns for a retried webhook or a
     repeat has lost ``spoken_reply``: it is taken from the entry again, so the caller hears the same.
     """
     if outcome.spoken_reply:

@@ -51,7 +51,7 @@ from intake.conversations import InProgress
 from intake.core.messages import Message, Outcome
 from intake.core.outbox import Sender
 from intake.core.privacy import mask_phone
-from intake.service import Hotline
+from intake.hotline import Hotline
 
 log = logging.getLogger(__name__)
 

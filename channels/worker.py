@@ -19,10 +19,10 @@ from types import FrameType
 
 import click
 
-from channels.callbacks import place_due_calls
 from channels.senders import build_senders
+from channels.survey_calls import place_due_calls
 from intake.core.outbox import Sender
-from intake.service import Hotline
+from intake.hotline import Hotline
 from kb import questions
 from routing import supervision
 

@@ -32,10 +32,11 @@ from intake.core.messages import Candidate, Message, Outcome, TicketInfo
 from intake.core.models import Conversation, InboundMessage, Ticket, TicketEvent
 from intake.core.tickets import create_ticket, find_ticket
 from intake.core.vocabulary import STAGES
-from intake.pipeline import Context, Triage, emergency_step, format_due, ticket_step
 from intake.status import look_up, not_found_reply, parse_status_query
+from intake.triage import Context, Triage, emergency_step, format_due, ticket_step
+from kb.entries import Hit, SearchIndex
 from kb.gaps import record_gap
-from kb.search import Hit, KnowledgeBase, SearchIndex
+from kb.search import KnowledgeBase
 from routing import rules
 from routing.keyitems import link_same_incident
 from routing.surveys import Surveys, parse_rating
@@ -90,7 +91,7 @@ def outcome_from_dict(data: dict[str, Any]) -> Outcome:
     return Outcome(**data)
 
 
-class Intake:
+class Conversations:
     """Stores, remembers and decides: what ``POST /api/v1/messages`` and every channel call."""
 
     def __init__(

@@ -14,16 +14,15 @@ from typing import Any
 from sqlalchemy import select
 
 from intake.core.dates import local_iso
-from intake.core.models import Ticket, TicketEvent
+from intake.core.models import Ticket, TicketEvent, Unit
 from intake.core.privacy import mask_phone
 from intake.core.tickets import citizen_phone
-from intake.service import Hotline
+from intake.hotline import Hotline
 from intake.stats import compute, period_bounds
 from kb.models import KbEntry
 from routing import supervision
 from routing.callbacks import summary
 from routing.lifecycle import OPEN
-from routing.models import Unit
 from routing.surveys import CallbackRequest, SurveyRequest
 
 SATISFIED = ("满意", "基本满意")

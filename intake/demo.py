@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake.core.models import Unit
 from kb.audit import SystemActor
 from kb.records import DEMO_ENTRIES, ImportReport, import_entries
-from routing.models import Unit
 from routing.units import DEMO_UNITS, load_units
 
 DEMO_ACTOR = "demo"  # the author of the demo entries' versions and audit rows

@@ -8,7 +8,8 @@ import sys
 import click
 from sqlalchemy import select
 
-from intake.core.staff import ROLES, StaffError, StaffUser, add_user, normalise_username
+from intake.core.permissions import ROLES
+from intake.core.staff import StaffError, StaffUser, add_user, normalise_username
 from intake.core.staff_tokens import issue_token, revoke_tokens
 
 LABEL_MAX = 200  # staff_tokens.label

@@ -39,8 +39,9 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from intake.core.text import normalize
+from kb.entries import Hit, IndexedEntry
 from kb.records import DEMO_ENTRIES
-from kb.search import Hit, IndexedEntry, Thresholds, decide
+from kb.search import Thresholds, decide
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 TODAY = date(2026, 11, 23)

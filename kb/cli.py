@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from intake.core.models import Unit
 from kb.gaps import grouped_gaps
 from kb.records import export_entries, import_entries
-from routing.models import Unit
 
 
 @click.group("kb")

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.core.staff import UNIT_ROLES
+from intake.core.permissions import may_edit, may_move_entry, may_review
 from kb import audit
 from kb.audit import Actor, SystemActor
 from kb.models import SERVICE_FIELDS, SERVICE_LABELS, KbEntry, KbEntryVersion, as_record, bump_revision
@@ -37,7 +37,6 @@ from kb.records import FIELDS, check_record, next_version
 
 __all__ = ["SystemActor"]  # re-exported: callers act as it when no person does
 
-READERS = ("admin", "office", "operator", "unit_editor", "unit_reviewer")
 
 LABELS = {
     "id": "编号",
@@ -89,23 +88,6 @@ class Conflict(EditRefused):
 
 class Invalid(EditRefused):
     status = 400
-
-
-# ---------------------------------------------------------------- who may do what
-
-
-def may_read(actor: Actor) -> bool:
-    return actor.role in READERS
-
-
-def may_edit(actor: Actor, unit: str) -> bool:
-    """Write and submit entries of ``unit``."""
-    return actor.role == "admin" or (actor.role in UNIT_ROLES and actor.unit_code == unit)
-
-
-def may_review(actor: Actor, unit: str) -> bool:
-    """Publish, send back, archive and confirm entries of ``unit``."""
-    return actor.role == "admin" or (actor.role == "unit_reviewer" and actor.unit_code == unit)
 
 
 def _require(allowed: bool, message: str) -> None:
@@ -270,7 +252,7 @@ def save(
         raise Conflict("已归档的条目不能直接修改；请先恢复一个版本")
     fields = {**fields, "id": entry.public_id}
     fields.setdefault("unit", entry.unit_code)
-    if fields["unit"] != entry.unit_code and actor.role != "admin":
+    if fields["unit"] != entry.unit_code and not may_move_entry(actor):
         raise NotAllowed("只有管理员可以把条目转给其他单位")
     content = _checked(fields, known_units)
     changed = changed_fields(working_content(session, entry), content)

@@ -37,7 +37,8 @@ import faiss
 import numpy as np
 
 from kb.encoders import Encoder, UseEncoder, read_frame, send_frame
-from kb.search import Hit, IndexedEntry, _bigrams, _similarity
+from kb.entries import Hit, IndexedEntry
+from kb.lexical import bigrams, similarity
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ _MEMO_LOCK = threading.Lock()
 
 
 def _tokens(text: str) -> list[str]:
-    grams = sorted(_bigrams(text))
+    grams = sorted(bigrams(text))
     return grams or [text]
 
 
@@ -76,7 +77,7 @@ def _entry_texts(entry: IndexedEntry) -> list[str]:
 def _entry_grams(entry: IndexedEntry) -> set[str]:
     grams: set[str] = set()
     for text in (*entry.phrasings, *entry.keywords):
-        grams |= _bigrams(text)
+        grams |= bigrams(text)
     return grams
 
 
@@ -327,7 +328,7 @@ class HybridIndex:
         found = self._gram_memo.get(i)
         if found is None:
             entry = self.entries[i]
-            found = ([(p, _bigrams(p)) for p in entry.phrasings], _entry_grams(entry))
+            found = ([(p, bigrams(p)) for p in entry.phrasings], _entry_grams(entry))
             if len(self._gram_memo) >= GRAM_MEMO:
                 self._gram_memo.clear()
             self._gram_memo[i] = found
@@ -342,8 +343,8 @@ class HybridIndex:
         if vector is None:
             vector = self.encoder.encode([query])[0]
         cosine = float(np.max(self.encoder.encode(texts) @ vector))
-        phrasings = [(p, _bigrams(p)) for p in entry.phrasings]
-        return self._confidence(query, _bigrams(query), phrasings, _entry_grams(entry), cosine)
+        phrasings = [(p, bigrams(p)) for p in entry.phrasings]
+        return self._confidence(query, bigrams(query), phrasings, _entry_grams(entry), cosine)
 
     def _confidence(
         self,
@@ -353,7 +354,7 @@ class HybridIndex:
         grams: set[str],
         cosine: float,
     ) -> float:
-        lexical = max((_similarity(query, q_grams, p, g) for p, g in phrasings), default=0.0)
+        lexical = max((similarity(query, q_grams, p, g) for p, g in phrasings), default=0.0)
         return confidence(cosine, lexical, self.coverage(q_grams, grams))
 
     def search(self, query: str, today: date, limit: int = 5) -> list[Hit]:
@@ -376,7 +377,7 @@ class HybridIndex:
         for ranking in (semantic_rank, lexical_rank):
             for rank, i in enumerate(ranking):
                 fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank)
-        q_grams = _bigrams(query)
+        q_grams = bigrams(query)
         hits = []
         for i in sorted(fused, key=fused.__getitem__, reverse=True):
             entry = self.entries[i]

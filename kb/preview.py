@@ -32,7 +32,9 @@ from typing import Any
 import numpy as np
 
 from intake.core.text import normalize
-from kb.search import Hit, IndexedEntry, KbDecision, SearchIndex, Thresholds, _bigrams, _similarity, decide
+from kb.entries import Hit, IndexedEntry, SearchIndex
+from kb.lexical import bigrams, similarity
+from kb.search import KbDecision, Thresholds, decide
 
 NEAR_DUPLICATE = 0.90
 MAX_TEST_QUESTIONS = 20
@@ -215,11 +217,11 @@ class _Scorer:
 
     @staticmethod
     def lexical(query: str, q_grams: set[str], phrasing: str) -> float:
-        grams = _bigrams(phrasing)
+        grams = bigrams(phrasing)
         # the lexical index skips phrasings that share no bigram with a longer query
         if q_grams.isdisjoint(grams) and len(q_grams) > 1:
             return 0.0
-        return _similarity(query, q_grams, phrasing, grams)
+        return similarity(query, q_grams, phrasing, grams)
 
 
 def _doc(entry: IndexedEntry) -> str:
@@ -279,7 +281,7 @@ def preview(
                 vector = query_vectors[k] if query_vectors is not None else None
                 score = score_with(query, entry, vector)
             else:
-                q_grams = _bigrams(query)
+                q_grams = bigrams(query)
                 score = max(scorer.lexical(query, q_grams, p) for p in entry.phrasings)
                 if entry_vectors is not None and query_vectors is not None:
                     score = max(score, float(np.max(entry_vectors @ query_vectors[k])))
@@ -319,7 +321,7 @@ def near_duplicates(
     if not phrasings:
         return []
     scorer = _Scorer(index)
-    grams = [_bigrams(p) for p in phrasings]
+    grams = [bigrams(p) for p in phrasings]
     best: dict[str, tuple[float, str, str, IndexedEntry]] = {}
 
     def consider(live: IndexedEntry, score: float, mine: str, theirs: str) -> None:
@@ -330,10 +332,10 @@ def near_duplicates(
         if live.public_id == own:
             continue
         for theirs in live.phrasings:
-            theirs_grams = _bigrams(theirs)
+            theirs_grams = bigrams(theirs)
             for mine, mine_grams in zip(phrasings, grams, strict=True):
                 if not mine_grams.isdisjoint(theirs_grams):
-                    consider(live, _similarity(mine, mine_grams, theirs, theirs_grams), mine, theirs)
+                    consider(live, similarity(mine, mine_grams, theirs, theirs_grams), mine, theirs)
     if scorer.encoder is not None:
         candidates: dict[str, IndexedEntry] = {}
         for mine in phrasings:

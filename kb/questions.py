@@ -16,19 +16,19 @@ are ``QuestionRefused`` with a Chinese message and the HTTP status the web layer
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from intake.core.db import Base, Database
+from intake.core.models import Unit
+from intake.core.permissions import may_answer_question, may_ask_question, may_edit
 from kb import audit
 from kb.audit import Actor, SystemActor
 from kb.models import KbEntry, utcnow
-from routing.lifecycle import Deadlines
-from routing.models import Unit
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,6 @@ KINDS: dict[str, str] = {
     "contradictory": "矛盾",
 }
 STATUSES: dict[str, str] = {"open": "待答复", "answered": "已答复"}
-ASKERS = ("admin", "office", "operator")  # who may put a question (operator: where that role exists)
-ANSWERERS = ("unit_editor", "unit_reviewer")  # of the owning unit; an admin may answer any
 MAX_TEXT = 2000
 
 
@@ -133,26 +131,22 @@ def _text(value: str | None, what: str, *, required: bool = True) -> str | None:
     return text
 
 
-def due_for(deadlines: Deadlines, asked_at: datetime) -> tuple[str | None, datetime | None]:
-    """The due of a question asked at ``asked_at`` under ``deadlines.policy``: ``(due, due_at)``.
+class QuestionClock(Protocol):
+    """What a question needs of the deadlines (``routing.deadlines.Deadlines`` is one)."""
 
-    ``due`` is stored as ticket dues are (an ISO date for working days, else a date-time in the
-    hotline's zone); ``due_at`` is the moment it runs out. ``(None, None)`` when the pack sets no limit.
-    """
-    limit = deadlines.policy.knowledge.question_within
-    if limit is None:
-        return None, None
-    end = deadlines.end_of(limit, asked_at)
-    if limit.working_days is not None:
-        # end_of runs to the end of the last day; the due shown is that day
-        return (end.astimezone(deadlines.tz) - timedelta(days=1)).date().isoformat(), end
-    return end.astimezone(deadlines.tz).replace(microsecond=0).isoformat(), end
+    def question_due(self, asked_at: datetime) -> tuple[str | None, datetime | None]: ...
+
+
+def due_for(deadlines: QuestionClock, asked_at: datetime) -> tuple[str | None, datetime | None]:
+    """The due of a question asked at ``asked_at``: ``(due, due_at)``, stored as ticket dues are;
+    ``(None, None)`` when the pack sets no limit."""
+    return deadlines.question_due(asked_at)
 
 
 def ask(
     session: Session,
     actor: Actor,
-    deadlines: Deadlines,
+    deadlines: QuestionClock,
     now: datetime,
     *,
     kind: str,
@@ -165,7 +159,7 @@ def ask(
     to ``unit``; the due comes from the pack. Refuses (403) anyone but an operator, the office or an
     administrator, (400) an unknown kind, an empty comment or topic, an unknown unit, (404) an unknown
     entry."""
-    if actor.role not in ASKERS:
+    if not may_ask_question(actor):
         raise QuestionRefused(403, "只有话务员、热线办或管理员可以提出知识提问")
     if kind not in KINDS:
         raise QuestionRefused(400, f"提问类型应为：{'、'.join(f'{k}（{v}）' for k, v in KINDS.items())}")
@@ -244,8 +238,7 @@ def answer(
     Refuses (403) anyone but the owning unit's editor or reviewer or an administrator, (409) a question
     already answered, (400) an empty answer or an entry that does not exist or is not the unit's."""
     question = get(session, question_id, for_update=True)  # two answers at once: the second sees the first
-    own_unit = actor.role in ANSWERERS and actor.unit_code == question.unit_code
-    if not (own_unit or actor.role == "admin"):
+    if not may_answer_question(actor, question.unit_code):
         raise QuestionRefused(403, "只有该条目所属单位的编辑、审核人员或管理员可以答复")
     if question.status == "answered":
         raise QuestionRefused(409, f"该知识提问已由 {question.answered_by} 答复，不能重复答复")
@@ -255,7 +248,7 @@ def answer(
         row = session.scalar(select(KbEntry).where(KbEntry.public_id == entry.strip()))
         if row is None:
             raise QuestionRefused(400, f"找不到知识条目 {entry.strip()[:64]}")
-        if actor.role != "admin" and row.unit_code != actor.unit_code:
+        if not may_edit(actor, row.unit_code):
             raise QuestionRefused(400, f"知识条目 {row.public_id} 不属于本单位")
         changed = row.public_id
     question.status = "answered"

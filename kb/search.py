@@ -1,8 +1,8 @@
 """Searching the knowledge base and deciding whether to answer, offer choices, or not answer at all.
 
-The index holds every entry's question and alternate phrasings; an entry scores its best phrasing.
-Scoring blends rapidfuzz's edit-distance ratio with character-bigram overlap (Dice), which together
-tolerate typos and reordered phrases in Chinese without a tokenizer. Only entries that are published
+``KnowledgeBase`` builds the index of the published entries: ``kb.hybrid.HybridIndex`` (sentence
+vectors and BM25) with an encoder, ``kb.lexical.LexicalIndex`` without; an entry scores its best
+phrasing. ``decide`` turns the hits into answer, choices or nothing. Only entries that are published
 and inside their validity window on the day of the question can answer.
 
 The index is derived state: each worker builds it from the database and rebuilds it when the
@@ -12,45 +12,21 @@ knowledge base's revision stamp moves, so every worker serves an edit within one
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb.entries import Hit, IndexedEntry, SearchIndex
+from kb.hybrid import HybridIndex
+from kb.lexical import LexicalIndex
 from kb.models import KbEntry, current_revision, full_answer
 
 if TYPE_CHECKING:
     from kb.encoders import Encoder
-
-
-@dataclass(frozen=True)
-class IndexedEntry:
-    public_id: str
-    unit: str
-    question: str
-    answer: str
-    spoken_answer: str | None
-    keywords: tuple[str, ...]
-    valid_from: date | None
-    valid_until: date | None
-    version: int
-    phrasings: tuple[str, ...]  # normalised question and alternate phrasings
-
-    def valid_on(self, day: date) -> bool:
-        if self.valid_from and day < self.valid_from:
-            return False
-        return not (self.valid_until and day > self.valid_until)
-
-
-@dataclass(frozen=True)
-class Hit:
-    entry: IndexedEntry
-    score: float  # 0..1
 
 
 @dataclass(frozen=True)
@@ -81,59 +57,6 @@ class KbDecision:
         return self.hits[0] if self.hits else None
 
 
-def _bigrams(text: str) -> set[str]:
-    chars = [c for c in text if not c.isspace() and c not in ",.?!;:、。\"'()"]
-    if len(chars) < 2:
-        return set(chars)
-    return {chars[i] + chars[i + 1] for i in range(len(chars) - 1)}
-
-
-def _similarity(query: str, query_grams: set[str], phrasing: str, grams: set[str]) -> float:
-    """Blend of edit-distance ratio and bigram Dice overlap, in 0..1."""
-    ratio = fuzz.ratio(query, phrasing) / 100.0
-    if query_grams and grams:
-        overlap = len(query_grams & grams)
-        dice = 2 * overlap / (len(query_grams) + len(grams))
-        # how much of the shorter side is covered: "社保卡丢了" inside a longer phrasing
-        cover = overlap / min(len(query_grams), len(grams))
-    else:
-        dice = cover = 0.0
-    return 0.35 * ratio + 0.4 * dice + 0.25 * cover
-
-
-class LexicalIndex:
-    """The entries of one knowledge-base revision, searchable by normalised text."""
-
-    def __init__(self, entries: Iterable[IndexedEntry], revision: int = 0) -> None:
-        self.entries = list(entries)
-        self.revision = revision
-        self._rows = [
-            (i, p, _bigrams(p)) for i, entry in enumerate(self.entries) for p in entry.phrasings if p
-        ]
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def search(self, query: str, today: date, limit: int = 5) -> list[Hit]:
-        """The best ``limit`` entries valid on ``today`` for the normalised ``query``."""
-        if not query:
-            return []
-        q_grams = _bigrams(query)
-        best: dict[int, float] = {}
-        for i, phrasing, grams in self._rows:
-            if q_grams.isdisjoint(grams) and len(q_grams) > 1:
-                continue
-            score = _similarity(query, q_grams, phrasing, grams)
-            if score > best.get(i, 0.0):
-                best[i] = score
-        ranked = sorted(
-            (Hit(self.entries[i], s) for i, s in best.items() if self.entries[i].valid_on(today)),
-            key=lambda h: h.score,
-            reverse=True,
-        )
-        return ranked[:limit]
-
-
 def decide(hits: Sequence[Hit], thresholds: Thresholds = Thresholds()) -> KbDecision:
     """Answer when one entry clearly wins, offer choices when several compete, else nothing."""
     if not hits or hits[0].score < thresholds.clarify:
@@ -148,13 +71,6 @@ def decide(hits: Sequence[Hit], thresholds: Thresholds = Thresholds()) -> KbDeci
     if len(close) >= 2:
         return KbDecision("clarify", tuple(close[: thresholds.choices]))
     return KbDecision(None, ())  # one plausible entry that does not clearly win: a person decides
-
-
-class SearchIndex(Protocol):
-    entries: list[IndexedEntry]
-    revision: int
-
-    def search(self, query: str, today: date, limit: int = 5) -> list[Hit]: ...
 
 
 class KnowledgeBase:
@@ -191,8 +107,6 @@ class KnowledgeBase:
         entries = [self._indexed(r) for r in rows]
         if self._encoder is None:
             return LexicalIndex(entries, revision)
-        from kb.hybrid import HybridIndex
-
         return HybridIndex(entries, revision, self._encoder, self._cache_dir)
 
     def _indexed(self, row: KbEntry) -> IndexedEntry:

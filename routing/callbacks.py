@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -43,8 +43,9 @@ from sqlalchemy.orm import Session
 from intake.core.models import ChannelEvent, Ticket, TicketEvent
 from intake.core.preferences import prefers_calls, wants_surveys
 from intake.core.tickets import PHONE_CHANNELS, citizen_phone
+from routing.deadlines import aware, in_hours, span
 from routing.lifecycle import HIDDEN, redact
-from routing.policy import Calls, Limit
+from routing.policy import Calls
 from routing.surveys import UNSATISFIED, CallbackRequest, SurveyRequest, Surveys, Verdict, parse_rating
 
 log = logging.getLogger(__name__)
@@ -58,17 +59,6 @@ MAX_REASON = 500
 # A claimed attempt with no call placed after this long had a worker that died before dialling; far
 # longer than the REST call's own timeout, so a slow worker is never taken for a dead one.
 CLAIM_LEASE = timedelta(minutes=10)
-
-
-def in_calling_hours(moment: datetime, tz: ZoneInfo, hours: tuple[tuple[time, time], ...]) -> bool:
-    """Whether ``moment`` falls inside the calling hours, read in the hotline's time zone."""
-    local = moment.astimezone(tz).time()
-    return any(start <= local < end for start, end in hours)
-
-
-def span(limit: Limit) -> timedelta:
-    """A pack's ``hours`` or ``minutes`` limit as a duration."""
-    return timedelta(hours=limit.hours or 0, minutes=limit.minutes or 0)
 
 
 def longest_run(days: set[date]) -> int:
@@ -100,11 +90,6 @@ def _placed(ticket: Ticket, survey_id: int) -> list[TicketEvent]:
     ]
 
 
-def _aware(moment: datetime, tz: ZoneInfo) -> datetime:
-    """``moment`` in the hotline's time zone (SQLite gives naive datetimes back, stored as UTC)."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC"))).astimezone(tz)
-
-
 class CallBacks:
     """The call-back rules over the surveys; the channel places the calls and renders what they say."""
 
@@ -115,7 +100,7 @@ class CallBacks:
         self.calls = calls or self.policy.survey.calls
 
     def may_call(self, now: datetime) -> bool:
-        return in_calling_hours(now, self.tz, self.calls.hours)
+        return in_hours(now, self.tz, self.calls.hours)
 
     # ---------------------------------------------------------------- placing
 
@@ -131,7 +116,7 @@ class CallBacks:
             return False
         if ticket.channel == "voice":
             return True
-        waited = now - _aware(request.asked_at, self.tz) >= span(self.calls.after_sms)
+        waited = now - aware(request.asked_at, self.tz) >= span(self.calls.after_sms)
         return ticket.channel == "sms" and self.policy.survey.callback_within is not None and waited
 
     def next_attempt(self, request: SurveyRequest, ticket: Ticket, now: datetime) -> int | None:
@@ -139,11 +124,11 @@ class CallBacks:
         placed = _placed(ticket, request.id)
         if len(placed) >= self.calls.attempts:
             return None
-        if placed and now - _aware(placed[-1].at, self.tz) < span(self.calls.retry_after):
+        if placed and now - aware(placed[-1].at, self.tz) < span(self.calls.retry_after):
             return None
         if self.calls.per_day:
             today = now.astimezone(self.tz).date()
-            if sum(_aware(e.at, self.tz).date() == today for e in placed) >= self.calls.per_day:
+            if sum(aware(e.at, self.tz).date() == today for e in placed) >= self.calls.per_day:
                 return None
         return len(placed) + 1
 
@@ -181,7 +166,7 @@ class CallBacks:
             .where((ChannelEvent.kind == kind) | ChannelEvent.kind.startswith(f"{kind}:"))
         ).all()
         if claims:
-            latest = max(_aware(c.at, self.tz) for c in claims)
+            latest = max(aware(c.at, self.tz) for c in claims)
             placed = any(e.data.get("attempt") == due.attempt for e in _placed(due.ticket, due.request.id))
             if placed or now - latest < CLAIM_LEASE:
                 raise Duplicate(f"{ref} {kind} is claimed")
@@ -238,7 +223,7 @@ class CallBacks:
         statuses = [e.data for e in ticket.events if e.kind == "callback_call_status"]
         if any(d.get("survey") == survey_id and d.get("status") in PICKED_UP for d in statuses):
             return 0
-        return longest_run({_aware(e.at, self.tz).date() for e in _placed(ticket, survey_id)})
+        return longest_run({aware(e.at, self.tz).date() for e in _placed(ticket, survey_id)})
 
     def _ended(
         self,
@@ -256,7 +241,7 @@ class CallBacks:
         gone = self.calls.unreachable
         no_reply = self.policy.survey.no_reply
         if gone and self.unreachable_days(ticket, request.id) >= gone.days:
-            contacts = [_aware(e.at, self.tz).isoformat() for e in _placed(ticket, request.id)]
+            contacts = [aware(e.at, self.tz).isoformat() for e in _placed(ticket, request.id)]
             self.surveys.unreachable(session, request, now, gone, contacts)
         elif no_reply:
             self.surveys.answer(session, request, no_reply.rating, now, source="no_reply")

@@ -92,7 +92,3 @@ class SemanticEmergency:
     def reads_routine(self, match: SemanticMatch) -> bool:
         """Whether the message is clearly an everyday question rather than a danger."""
         return match.routine >= self.threshold and match.routine - match.score >= self.margin
-
-    def detect(self, text: str) -> SemanticMatch | None:
-        """The nearest emergency when ``text`` is one by meaning, else ``None``."""
-        return self.judge(self.nearest(text))

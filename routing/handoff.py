@@ -46,10 +46,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from intake.core.db import Database
-from intake.core.models import Ticket, TicketEvent
+from intake.core.models import Ticket, TicketEvent, Unit
 from intake.core.outbox import backoff
 from routing.keyitems import linked_numbers
-from routing.models import HandoffDelivery, Unit, UnitCredential
+from routing.models import HandoffDelivery, UnitCredential
 
 log = logging.getLogger(__name__)
 

@@ -44,13 +44,13 @@ from sqlalchemy.orm import Session
 
 from intake.core.dates import describe_moment, local_iso
 from intake.core.db import Database
-from intake.core.models import Ticket, TicketEvent
+from intake.core.models import Ticket, TicketEvent, Unit
 from intake.core.tickets import citizen_phone
 from intake.core.vocabulary import STAGES
+from routing.deadlines import Deadlines, describe_limit
 from routing.handoff import Handoff, HandoffReport, incident
-from routing.models import Unit
-from routing.policy import Deadline, Limit, Policy
-from routing.workdays import WorkdayCalendar, due_date
+from routing.policy import Policy
+from routing.workdays import WorkdayCalendar
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,6 @@ log = logging.getLogger(__name__)
 HANDLING = ("signed", "extension_requested", "extended", "rehandling")
 # Statuses of a dispatched ticket that is not closed.
 OPEN = ("dispatched", "returned", *HANDLING, "replied", "reviewed", "surveyed")
-# Working hours for limits counted in them (001 第十四条(二) "工作日8小时"): the regulation names no
-# clock times, so a common office day is used.
-WORKING_HOURS = ((time(8, 0), time(12, 0)), (time(14, 0), time(18, 0)))
 FUTURE_SLACK = timedelta(minutes=5)  # a unit's clock may run a little ahead of ours
 
 
@@ -84,175 +81,6 @@ class InvalidInput(ValueError):
 
 
 Listener = Callable[[Session, Ticket, TicketEvent], None]
-
-
-# ---------------------------------------------------------------- time limits
-
-
-def describe_limit(limit: Limit | Deadline) -> str:
-    """A limit in Chinese: 2个工作日, 24小时, 30分钟."""
-    if isinstance(limit, Deadline):
-        return f"{limit.working_days}个工作日" if limit.working_days else f"{limit.hours}小时"
-    words = {"working_days": "个工作日", "working_hours": "个工作小时", "hours": "小时", "minutes": "分钟"}
-    return f"{limit.amount}{words[limit.unit]}"
-
-
-class RememberedCalendar:
-    """A ``WorkdayCalendar`` whose answers are remembered per day.
-
-    chinesecalendar checks its whole table on every question (about 35 µs); cards and the overdue list
-    ask about every day of every open ticket.
-    """
-
-    def __init__(self, calendar: WorkdayCalendar) -> None:
-        self.calendar = calendar
-        self._known: dict[date, bool] = {}
-
-    def is_workday(self, day: date) -> bool:
-        known = self._known.get(day)
-        if known is None:
-            known = self._known[day] = self.calendar.is_workday(day)
-        return known
-
-    def add_workdays(self, start: date, count: int) -> date:
-        """The ``count``-th working day after ``start`` (``start`` itself not counted)."""
-        day = start
-        while count > 0:
-            day += timedelta(days=1)
-            count -= self.is_workday(day)
-        return day
-
-
-class Deadlines:
-    """The pack's time limits applied to tickets, in the hotline's time zone and working days."""
-
-    def __init__(self, policy: Policy, calendar: WorkdayCalendar, tz: ZoneInfo) -> None:
-        self.policy = policy
-        self.calendar = RememberedCalendar(calendar)
-        self.tz = tz
-
-    def end_of_day(self, day: date) -> datetime:
-        return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=self.tz)
-
-    def end_of(self, limit: Limit | Deadline, start: datetime) -> datetime:
-        """When ``limit`` counted from ``start`` runs out.
-
-        Working days are counted as the pack counts deadlines (``next_working_day``: the day of the
-        event is not counted) and run to the end of the last day.
-        """
-        if isinstance(limit, Deadline):
-            if limit.hours is not None:
-                return start.astimezone(UTC) + timedelta(hours=limit.hours)
-            limit = Limit(working_days=limit.working_days)
-        if limit.minutes is not None:
-            return start.astimezone(UTC) + timedelta(minutes=limit.minutes)
-        if limit.hours is not None:
-            return start.astimezone(UTC) + timedelta(hours=limit.hours)
-        if limit.working_hours is not None:
-            return self._add_working_hours(start, limit.working_hours)
-        day = due_date(
-            self.calendar,  # type: ignore[arg-type]  (it answers what due_date asks)
-            start,
-            self.tz,
-            working_days=limit.working_days,
-            counting=self.policy.counting,
-        )
-        return self.end_of_day(date.fromisoformat(day))
-
-    def _add_working_hours(self, start: datetime, hours: int) -> datetime:
-        remaining = timedelta(hours=hours)
-        local = start.astimezone(self.tz)
-        day = local.date()
-        while True:
-            if self.calendar.is_workday(day):
-                for begin, end in WORKING_HOURS:
-                    lo = max(datetime.combine(day, begin, tzinfo=self.tz), local)
-                    hi = datetime.combine(day, end, tzinfo=self.tz)
-                    if hi <= lo:
-                        continue
-                    if hi - lo >= remaining:
-                        return lo + remaining
-                    remaining -= hi - lo
-            day += timedelta(days=1)
-
-    def due_end(self, due: str) -> datetime:
-        """The moment a stored due (an ISO date, or a date-time for hour limits) runs out."""
-        if "T" in due:
-            return datetime.fromisoformat(due)
-        return self.end_of_day(date.fromisoformat(due))
-
-    def limit_for(self, ticket: Ticket) -> Deadline | None:
-        """The handling limit of the ticket's kind: urgent, or its category's."""
-        if ticket.urgent:
-            return self.policy.urgent_deadline
-        return self.policy.deadline_for(ticket.category or "")
-
-    def due_from(self, ticket: Ticket, start: datetime, limit: Limit | Deadline | None = None) -> str | None:
-        """The due, stored as the pipeline stores it, for ``limit`` (default: the ticket's) from ``start``."""
-        limit = limit or self.limit_for(ticket)
-        if limit is None:
-            return None
-        end = self.end_of(limit, start)
-        if limit.working_days:
-            return (end.astimezone(self.tz) - timedelta(days=1)).date().isoformat()
-        return end.astimezone(self.tz).replace(microsecond=0).isoformat()
-
-    def sign_limit(self, ticket: Ticket) -> Limit | None:
-        handling = self.policy.handling
-        return (handling.urgent_sign_within if ticket.urgent else None) or handling.sign_within
-
-    def return_limit(self, ticket: Ticket) -> Limit | None:
-        handling = self.policy.handling
-        return (handling.urgent_return_within if ticket.urgent else None) or handling.return_within
-
-    def started(self, ticket: Ticket) -> datetime:
-        return ticket.dispatched_at or ticket.created_at
-
-    def sign_by(self, ticket: Ticket) -> datetime | None:
-        limit = self.sign_limit(ticket)
-        return self.end_of(limit, self.started(ticket)) if limit else None
-
-    def return_by(self, ticket: Ticket) -> datetime | None:
-        """The last moment to ask for a return: counted from signing (003 第十二条(三) "签收后"), or
-        from the dispatch while the ticket is unsigned (002 第十条(二) "自收到事项之日起")."""
-        limit = self.return_limit(ticket)
-        if limit is None:
-            return None
-        return self.end_of(limit, ticket.signed_at or self.started(ticket))
-
-    def full_working_days(self, start: datetime, end: datetime) -> int:
-        """Working days wholly between ``start``'s day and ``end``'s day (both excluded)."""
-        first = start.astimezone(self.tz).date() + timedelta(days=1)
-        last = end.astimezone(self.tz).date()
-        count, day = 0, first
-        while day < last:
-            count += self.calendar.is_workday(day)
-            day += timedelta(days=1)
-        return count
-
-    def card(self, ticket: Ticket, now: datetime) -> str | None:
-        """The supervision card (000 第二十二条) earned by ``now``; ``None`` where the pack has no cards.
-
-        Counted from the current dispatch: whole working days after it without signing, and without a
-        reply; a late signature or reply keeps the card it earned.
-        """
-        if not self.policy.supervision.cards:
-            return None
-        start = self.started(ticket)
-        unsigned = self.full_working_days(start, ticket.signed_at or now)
-        unreplied = self.full_working_days(start, ticket.replied_at or now)
-        return self.policy.supervision.card(unsigned, unreplied)
-
-    def card_basis(self, colour: str | None) -> str | None:
-        return next((c.basis for c in self.policy.supervision.cards if c.colour == colour), None)
-
-    def working_days_before(self, day: date, count: int) -> date:
-        """The ``count``-th working day before ``day``."""
-        while count > 0:
-            day -= timedelta(days=1)
-            if self.calendar.is_workday(day):
-                count -= 1
-        return day
 
 
 # ---------------------------------------------------------------- the unit's reply
@@ -422,16 +250,6 @@ class Lifecycle:
         self.deadlines = Deadlines(policy, calendar, tz)
         self.handoff = handoff or Handoff(db, clock)
         self._listeners: dict[str, list[Listener]] = {}
-
-    @classmethod
-    def for_hotline(cls, hotline: Any) -> Lifecycle:
-        """The deployment's one lifecycle, so listeners registered on it see every transition."""
-        existing = getattr(hotline, "lifecycle", None)
-        if isinstance(existing, Lifecycle):
-            return existing
-        made = cls(hotline.db, hotline.policy, hotline.calendar, hotline.settings.timezone, hotline.clock)
-        hotline.lifecycle = made
-        return made
 
     def on(self, kind: str, listener: Listener) -> None:
         """Call ``listener(session, ticket, event)`` after every ``kind`` event, in its transaction."""

@@ -13,11 +13,11 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from intake.core.models import Ticket
+from intake.core.models import Ticket, Unit
 from routing import supervision
 from routing.handoff import UnknownUnit, issue_token, set_webhook
 from routing.lifecycle import InvalidInput, Lifecycle, TransitionRefused
-from routing.models import Unit, UnitCredential
+from routing.models import UnitCredential
 
 OFFICE_ACTOR = "office:cli"
 
@@ -92,7 +92,7 @@ def list_command(hotline_factory) -> None:
 def overdue_command(hotline_factory, unit_code: str | None, as_json: bool) -> None:
     """Tickets past their sign-by or due, the longest overdue first."""
     hotline = hotline_factory()
-    flow = Lifecycle.for_hotline(hotline)
+    flow = hotline.lifecycle
     with hotline.db.session() as session:
         items = supervision.overdue(session, flow, unit=unit_code)
     for item in items:
@@ -112,7 +112,7 @@ def overdue_command(hotline_factory, unit_code: str | None, as_json: bool) -> No
 
 def _decide(hotline_factory, number: str, act: Callable[[Lifecycle, Any, Ticket], Any]) -> None:
     hotline = hotline_factory()
-    flow = Lifecycle.for_hotline(hotline)
+    flow = hotline.lifecycle
     with hotline.db.session() as session:
         ticket = flow.ticket_for_update(session, number)
         if ticket is None:

@@ -17,7 +17,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from routing.models import UNIT_KINDS, Unit
+from intake.core.models import UNIT_KINDS, Unit
 
 DEMO_UNITS = Path(__file__).with_name("demo") / "units.yaml"
 OFFICE = "office"

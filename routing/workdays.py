@@ -87,13 +87,6 @@ class WorkdayCalendar:
                 remaining -= 1
         return day
 
-    def next_workday(self, start: date) -> date:
-        """``start`` if it is a working day, else the first working day after it."""
-        day = start
-        while not self.is_workday(day):
-            day += timedelta(days=1)
-        return day
-
     def _statutory_days(self, year: int) -> tuple[frozenset[date], frozenset[date]] | None:
         """``holidays``' days off and make-up working days in ``year``; ``None`` if it has none then."""
         if year in self._statutory:

@@ -20,7 +20,7 @@ from app import LazyHotline, create_app, main
 from intake.core.config import Settings
 from intake.core.db import Base, Database
 from intake.demo import load_demo
-from intake.service import Hotline
+from intake.hotline import Hotline
 
 TZ = ZoneInfo("Asia/Shanghai")
 # A Monday morning; 2026-11-23 is a normal working day in the national calendar.

@@ -183,3 +183,22 @@ class ContactPreference(Base):
     no_surveys: Mapped[bool] = mapped_column(Boolean, default=False)
     prefers_calls: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+UNIT_KINDS = ("office", "township", "department", "enterprise")
+
+
+class Unit(Base):
+    """A unit that handles tickets: the hotline office, a township, a department or a utility."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    responsibilities: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[str]] = mapped_column(default=list)
+    towns: Mapped[list[str]] = mapped_column(default=list)
+    phone: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(200))

@@ -4,7 +4,7 @@ Roles: ``admin`` (the hotline's administrator: everything), ``office`` (the hotl
 dashboard, the call-back queue with numbers masked), ``operator`` (话务员: the dashboard and the
 call-back queue with the citizens' full numbers, and records the results of the calls),
 ``unit_editor`` and ``unit_reviewer`` (one unit's knowledge entries; they carry ``unit_code``).
-A citizen's full number is shown only to the roles in ``SEE_PHONE_NUMBERS``, the people who dial it;
+A citizen's full number is shown only to the people who dial it (``intake.core.permissions``);
 the office sees the figures and who waits, not whom to ring.
 
 Passwords are hashed with werkzeug's ``generate_password_hash`` (scrypt with
@@ -28,14 +28,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from intake.core.db import Base
 from intake.core.models import utcnow
+from intake.core.permissions import ROLES, UNIT_ROLES
 from intake.core.ratelimits import limit_storage
 
 log = logging.getLogger(__name__)
 
-ROLES = ("admin", "office", "operator", "unit_editor", "unit_reviewer")
-UNIT_ROLES = ("unit_editor", "unit_reviewer")
-OFFICE_ROLES = ("admin", "office", "operator")  # may see the office's dashboard and call-back queue
-SEE_PHONE_NUMBERS = ("admin", "operator")  # see citizens' full numbers and record call-back results
 MIN_PASSWORD = 10
 LOGIN_FAILURES = "5/15 minutes"  # per username and per client address
 

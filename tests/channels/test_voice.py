@@ -16,7 +16,7 @@ from channels.senders import build_senders
 from channels.voice import withheld
 from intake.core.config import Settings
 from intake.core.models import ChannelEvent, InboundMessage, OutboxMessage, Ticket
-from intake.service import Hotline
+from intake.hotline import Hotline
 from tests.conftest import TZ, _empty_tables, load_demo_into
 from tests.fakes import fake_twilio
 

@@ -23,7 +23,7 @@ from channels import wechat
 from intake.core.config import Settings
 from intake.core.messages import Candidate, Outcome
 from intake.core.models import InboundMessage, OutboxMessage, Ticket
-from intake.service import Hotline
+from intake.hotline import Hotline
 from tests.conftest import _empty_tables, load_demo_into
 from tests.contract import EXAMPLES
 from tests.fakes import fake_wechat

@@ -7,7 +7,7 @@ import pytest
 from channels.senders import build_senders
 from channels.worker import Worker
 from intake.core.config import Settings
-from intake.service import Hotline
+from intake.hotline import Hotline
 from tests.conftest import _empty_tables
 from tests.fakes import fake_twilio
 

@@ -10,12 +10,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from intake.core.models import Unit
 from kb import editing
 from kb.audit import KbAudit, recent
 from kb.editing import Conflict, Invalid, NotAllowed, NotFound, SystemActor
 from kb.models import KbEntry, current_revision
 from kb.records import import_entries
-from routing.models import Unit
 from routing.units import load_units
 
 EDITOR = SystemActor("li.editor", "unit_editor", "rsj")

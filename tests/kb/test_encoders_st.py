@@ -13,7 +13,7 @@ import pytest
 
 from intake.core.config import Settings
 from intake.core.text import normalize
-from intake.service import Hotline
+from intake.hotline import Hotline
 from kb.encoders import get_encoder
 from kb.hybrid import HybridIndex, VectorCache
 from tests.conftest import NOW, Clock, _empty_tables, load_demo_into

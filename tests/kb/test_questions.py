@@ -15,7 +15,7 @@ from kb import questions
 from kb.audit import KbAudit
 from kb.questions import QuestionRefused
 from routing import policy as policies
-from routing.lifecycle import Deadlines
+from routing.deadlines import Deadlines
 from routing.workdays import WorkdayCalendar
 from tests.conftest import NOW, TZ
 

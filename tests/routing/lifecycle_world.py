@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from intake.core.models import Ticket
 from intake.core.tickets import create_ticket, find_ticket
-from routing.lifecycle import Lifecycle
 from routing.units import load_units
 from tests.conftest import make_hotline
 
@@ -42,7 +41,7 @@ class World:
     def __init__(self, hotline: Any, clock: Any) -> None:
         self.hotline = hotline
         self.clock = clock
-        self.flow = Lifecycle.for_hotline(hotline)
+        self.flow = hotline.lifecycle
 
     def at(self, when: str) -> None:
         self.clock.now = local(when)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from intake.core.text import normalize
-from intake.pipeline import Triage, emergency_step
+from intake.triage import Triage, emergency_step
 from kb.encoders import get_encoder
 from routing import policy as policies
 from routing import rules

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from intake.core.text import normalize
-from intake.pipeline import Triage, ticket_step
+from intake.triage import Triage, ticket_step
 from routing import policy as policies
 from routing import rules
 from routing.units import UnitCatalogue, UnitInfo

@@ -103,20 +103,6 @@ def test_add_workdays(start, count, expected):
     assert WorkdayCalendar().add_workdays(d(start), count) == d(expected)
 
 
-@pytest.mark.parametrize(
-    "start, expected",
-    [
-        ("2026-11-23", "2026-11-23"),
-        ("2026-11-28", "2026-11-30"),
-        ("2025-09-27", "2025-09-28"),
-        ("2025-10-01", "2025-10-09"),
-    ],
-    ids=["working-day-itself", "weekend", "made-up-sunday", "national-day"],
-)
-def test_next_workday(start, expected):
-    assert WorkdayCalendar().next_workday(d(start)) == d(expected)
-
-
 # ---------------------------------------------------------------- deadlines in working days
 
 # dispatched (Asia/Shanghai), working days, due when counting next_working_day, due when same_day

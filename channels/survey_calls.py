@@ -35,7 +35,7 @@ from channels.twiml import GATHER_LANGUAGE, as_response, digits_aloud, gather, s
 from intake.core.config import Settings
 from intake.core.models import Ticket
 from intake.core.privacy import mask_phone
-from intake.service import Hotline
+from intake.hotline import Hotline
 from routing.callbacks import CallBacks, Due, Duplicate, reply_in_short, summary
 from routing.surveys import UNSATISFIED, SurveyRequest, ratings
 

@@ -1,9 +1,6 @@
-"""The hotline office's dashboard at ``/office``: staff login, the period's figures, charts and CSV export.
+"""The hotline office's dashboard at ``/office``: the period's figures, charts and CSV export, and the
+operators' call-back queue. Sign-in, CSRF and the staff pages' headers are ``channels.staff.auth``'s.
 
-- Login at ``/office/login`` against ``intake.core.staff`` (werkzeug's scrypt hashes); the signed Flask
-  session cookie carries the user's id and a CSRF token; every POST of this blueprint must send the token back
-  (form field ``csrf_token`` or header ``X-CSRF-Token``), else 400. Failed logins are throttled per
-  username and per client address (``intake.core.staff.LoginThrottle``): the sixth try in 15 minutes gets 429.
 - Only the roles ``office``, ``operator`` and ``admin`` see the office pages (others: 403; nobody
   signed in: the login page, or 401 for the JSON API).
 - ``/office`` renders the figures server-side and hands the same figures to Chart.js (vendored in
@@ -13,7 +10,8 @@
 - ``/office/callbacks`` is the operators' queue of person call-backs (a second 不满意, a citizen the
   automated calls never reached), oldest first, with ticket number, reason, article and a one-line
   summary. The citizen's number is shown in full only to ``operator`` and ``admin``
-  (``intake.core.staff.SEE_PHONE_NUMBERS``), who dial it; ``office`` sees it masked and may not record.
+  (``intake.core.permissions.may_see_phone_numbers``), who dial it; ``office`` sees it masked and may
+  not record.
   ``POST /office/callbacks/<id>`` records the result (``routing.surveys.Surveys.record_callback``):
   403 for a role that may not, 400 for an incomplete result, 409 when someone else finished it first.
 
@@ -24,41 +22,34 @@ decides nothing about a ticket.
 from __future__ import annotations
 
 import csv
-import functools
-import hmac
 import io
-import secrets
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
-    g,
     jsonify,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from sqlalchemy import select
 
 import intake.core.staff  # noqa: F401  (registers staff_users on Base.metadata when the app loads)
 from channels.security import hotline
+from channels.staff.auth import check_csrf, csrf_token, current_user, office_only, staff_headers
 from intake.core.dates import local_iso, local_minute
-from intake.core.models import Ticket
+from intake.core.models import Ticket, Unit
+from intake.core.permissions import may_see_phone_numbers
 from intake.core.privacy import mask_phone
-from intake.core.staff import OFFICE_ROLES, SEE_PHONE_NUMBERS, LoginThrottle, StaffUser, authenticate
+from intake.core.staff import StaffUser
 from intake.core.tickets import citizen_phone
 from intake.dashboard import final_ratings, summarise
 from intake.stats import period_bounds
 from routing.callbacks import summary
-from routing.models import Unit
 from routing.surveys import AlreadyDone, InvalidResult, SurveyRequest, ratings
 
 bp = Blueprint(
@@ -87,142 +78,8 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-@bp.record_once
-def _setup(state: Any) -> None:
-    settings = state.app.extensions["hotline"].settings
-    state.app.extensions["office_login_throttle"] = LoginThrottle(
-        settings.redis_url, namespace=f"{settings.instance_path}:office"
-    )
-    # The staff cookie is sent on same-site navigation only: a cross-site form cannot ride on it.
-    if state.app.config.get("SESSION_COOKIE_SAMESITE") is None:
-        state.app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-
-
-def _throttle() -> LoginThrottle:
-    return current_app.extensions["office_login_throttle"]
-
-
-# ---------------------------------------------------------------- session, CSRF, roles
-
-
-def csrf_token() -> str:
-    """The session's CSRF token, made on first use."""
-    token = session.get("csrf")
-    if not token:
-        token = session["csrf"] = secrets.token_urlsafe(32)
-    return token
-
-
-@bp.before_request
-def check_csrf() -> None:
-    """Every staff page's POST must send the session's token back (the editors' pages use this too)."""
-    if request.method != "POST":
-        return
-    if not csrf_sent(request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")):
-        abort(400, description="CSRF token missing or wrong")
-
-
-def csrf_sent(sent: str | None) -> bool:
-    """Whether ``sent`` is this session's CSRF token (compared in constant time)."""
-    expected = session.get("csrf") or ""
-    return bool(expected) and hmac.compare_digest((sent or "").encode(), expected.encode())
-
-
-@bp.after_request
-def staff_headers(response: Response) -> Response:
-    """Security headers of every staff page (the office's and the editors')."""
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if not request.path.startswith("/static/"):
-        response.headers["Cache-Control"] = "no-store"  # figures and tickets are not for shared caches
-    return response
-
-
-def current_user() -> StaffUser | None:
-    """The signed-in staff user, re-read each request so a deactivated account is out at once."""
-    if "staff_user" not in g:
-        user = None
-        user_id = session.get("staff_id")
-        if user_id is not None:
-            with hotline().db.session() as db:
-                user = db.get(StaffUser, user_id)
-                if user is not None and not user.active:
-                    user = None
-        g.staff_user = user
-    return g.staff_user
-
-
-def office_only(api: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Let through ``OFFICE_ROLES``; anonymous: the login page (401 for the API); others: 403."""
-
-    def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(view)
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            user = current_user()
-            if user is None:
-                if api:
-                    return jsonify(error="login required"), 401
-                return redirect(url_for("office.login", next=request.full_path.rstrip("?")))
-            if user.role not in OFFICE_ROLES:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return checked
-
-    return wrap
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path of this site's staff pages (office, editors): never an open redirect to another host."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and parts.path.startswith(("/office", "/editor")):
-            return target
-    return url_for("office.dashboard")
-
-
-def _client_address() -> str:
-    return request.remote_addr or "unknown"
-
-
-@bp.route("/office/login", methods=["GET", "POST"])
-def login():
-    """The login form; a POST checks the password, counting failures against name and address."""
-    message, status = None, 200
-    username = ""
-    if request.method == "POST":
-        username = request.form.get("username", "")[:64]
-        password = request.form.get("password", "")[:256]
-        address = _client_address()
-        throttle = _throttle()
-        line = hotline()
-        if throttle.blocked(username, address):
-            message, status = "登录失败次数过多，请15分钟后再试。", 429
-        else:
-            with line.db.session() as db:
-                user = authenticate(db, username, password, line.clock())
-                if user is not None:
-                    db.commit()
-                    user_id = user.id
-            if user is None:
-                throttle.failed(username, address)
-                message, status = "用户名或密码错误。", 401
-            else:
-                # A new session on login: nothing from before (a planted cookie) carries over.
-                session.clear()
-                session["staff_id"] = user_id
-                csrf_token()
-                return redirect(_safe_next(request.args.get("next")))
-    return (
-        render_template("office_login.html", message=message, username=username, csrf_token=csrf_token()),
-        status,
-    )
-
-
-@bp.route("/office/logout", methods=["POST"])
-def logout():
-    session.clear()
-    return redirect(url_for("office.login"))
+bp.before_request(check_csrf)
+bp.after_request(staff_headers)
 
 
 # ---------------------------------------------------------------- the figures
@@ -330,7 +187,7 @@ def _queue_rows(user: StaffUser) -> list[dict[str, Any]]:
     """The open call-backs as the page shows them; the number in full only for those who dial it."""
     line = hotline()
     tz = line.settings.timezone
-    full = user.role in SEE_PHONE_NUMBERS
+    full = may_see_phone_numbers(user)
     with line.db.session() as db:
         queue = line.surveys.queue(db)
         ticket_ids = [t.id for _, t in queue]
@@ -375,7 +232,7 @@ def _queue_page(message: str | None = None, status: int = 200, done: str | None 
             user=user,
             title=hotline().policy.title,
             ratings=ratings(hotline().policy),
-            may_record=user.role in SEE_PHONE_NUMBERS,
+            may_record=may_see_phone_numbers(user),
             outcomes=OUTCOME_NAMES,
             message=message,
             done=done,
@@ -398,7 +255,7 @@ def callbacks():
 def record_callback(callback_id: int):
     """An operator's result for one call-back: reached with a rating, or not reached with a note."""
     user = current_user()
-    if user.role not in SEE_PHONE_NUMBERS:
+    if not may_see_phone_numbers(user):
         abort(403)
     form = request.form
     line = hotline()

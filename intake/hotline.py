@@ -16,14 +16,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from intake.conversations import Intake
+from intake.conversations import Conversations
 from intake.core.config import Settings
 from intake.core.db import Database
 from intake.core.messages import Message, Outcome
 from intake.core.outbox import Outbox
 from intake.core.text import normalize
-from intake.pipeline import Triage
 from intake.status import TicketStatus, look_up
+from intake.triage import Triage
 from kb.encoders import Encoder, get_encoder
 from kb.models import KbEntry, current_revision
 from kb.search import KnowledgeBase
@@ -86,7 +86,7 @@ class Hotline:
         self.lifecycle = Lifecycle(self.db, self.policy, self.calendar, settings.timezone, self.clock)
         self.surveys = Surveys(self.lifecycle, self.outbox, public_url=settings.public_url)
         self.surveys.listen()
-        self.intake = Intake(
+        self.intake = Conversations(
             self.db, self.triage, self.kb, self.units, clock=self.clock, similarity=_cosine(encoder),
             surveys=self.surveys,
         )  # fmt: skip

@@ -24,16 +24,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from channels.office import csrf_sent, current_user
 from channels.security import hotline
+from channels.staff.auth import csrf_sent, current_user
+from intake.core import permissions
 from intake.core.dates import local_iso
+from intake.core.models import Unit
 from intake.core.staff_tokens import user_for_token
 from intake.core.text import normalize
 from kb import audit, editing, preview, questions
 from kb.editing import STATUS_LABELS, EditRefused
 from kb.models import KbEntry, KbEntryVersion
 from kb.records import check_record, export_records, format_records, import_rows, parse_rows
-from routing.models import Unit
 
 PREFIX = "/api/v1/kb"
 bp = Blueprint("kb_api", __name__, url_prefix=PREFIX)
@@ -187,7 +188,7 @@ def _authenticate() -> None:
         if request.method not in SAFE_METHODS:
             _check_csrf()
         g.kb_actor = ApiActor(user.username, user.role, user.unit_code, "session")
-    if not editing.may_read(g.kb_actor):
+    if not permissions.may_read_kb(g.kb_actor):
         raise ApiError(403, f"角色“{g.kb_actor.role}”不能使用知识库接口")
 
 
@@ -298,7 +299,7 @@ def _own_unit_only(db: Session) -> str | None:
     """The unit whose questions or audit rows to show: a unit's staff see only their own unit's."""
     unit = _unit_arg(db)
     who = actor()
-    if who.role in ("unit_editor", "unit_reviewer"):
+    if permissions.unit_scope(who) is not None:
         if unit is not None and unit != who.unit_code:
             raise ApiError(403, f"只能查看本单位（{who.unit_code}）的记录。")
         return who.unit_code
@@ -660,12 +661,9 @@ def import_entries():
     """Import JSON Lines or CSV, all or nothing; entries are published at once. An administrator may
     import any unit's entries, a unit reviewer only their own unit's."""
     who = actor()
-    if who.role == "admin":
-        only_unit = None
-    elif who.role == "unit_reviewer":
-        only_unit = who.unit_code
-    else:
+    if not permissions.may_import(who):
         raise ApiError(403, "只有管理员或单位审核员可以导入知识条目（导入即发布）。")
+    only_unit = permissions.import_scope(who)
     request.max_content_length = IMPORT_MAX_BYTES
     raw, fmt = _import_payload()
     rows, errors = parse_rows(raw, f"upload.{fmt}")
@@ -734,7 +732,7 @@ def _question(q: questions.KbQuestion) -> dict[str, Any]:
 
 def _may_see_question(q: questions.KbQuestion) -> None:
     who = actor()
-    if who.role in ("unit_editor", "unit_reviewer") and q.unit_code != who.unit_code:
+    if not permissions.may_see_unit(who, q.unit_code):
         raise ApiError(403, f"知识提问 {q.id} 不是向本单位提出的。")
 
 
@@ -896,6 +894,6 @@ def openapi():
 
 
 def openapi_document() -> dict[str, Any]:
-    from channels.kb_api_openapi import document
+    from channels.machine.kb_openapi import document
 
     return document(PREFIX, import_max=IMPORT_MAX_BYTES)

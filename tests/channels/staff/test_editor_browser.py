@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser import chromium, served
-from tests.channels.test_office import PASSWORD, add_staff, office_app
+from tests.channels.staff.test_office import PASSWORD, add_staff, office_app
 
 LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}

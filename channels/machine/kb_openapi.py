@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 description of the knowledge API (``channels.kb_api``), served at
+"""The OpenAPI 3.1 description of the knowledge API (``channels.machine.kb``), served at
 ``/api/v1/kb/openapi.json``.
 
 Written by hand, next to the code it describes; ``tests/channels/test_kb_api.py`` validates it with

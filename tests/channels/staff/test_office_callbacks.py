@@ -10,7 +10,7 @@ from intake.core.messages import Message
 from intake.core.tickets import find_ticket
 from routing.callbacks import UNREACHABLE
 from routing.surveys import CallbackRequest, SurveyRequest
-from tests.channels.test_office import CSRF, add_staff, login, office_app
+from tests.channels.staff.test_office import CSRF, add_staff, login, office_app
 from tests.conftest import make_hotline
 from tests.routing.test_surveys import PHONE, replied_ticket, unit_replies
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from intake.core.messages import Message
-from intake.pipeline import decline_step, emergency_step, knowledge_step, redirect_step, ticket_step
+from intake.triage import decline_step, emergency_step, knowledge_step, redirect_step, ticket_step
 
 
 def test_steps_run_in_the_documented_order(demo):
@@ -106,3 +106,20 @@ def test_every_answer_carries_a_version_to_read_aloud(demo):
 def test_a_notice_about_one_town_does_not_answer_for_another(demo, text, answered_with):
     outcome = demo.decide(text)
     assert (outcome.kb_id if outcome.action == "answer" else None) == answered_with
+
+
+def test_an_ordinary_message_is_checked_for_an_emergency_once(demo, monkeypatch):
+    from routing import rules
+
+    calls: list[object] = []
+    real = rules.detect_emergency
+
+    def counting(match, policy, semantic=None):
+        calls.append(match)
+        return real(match, policy, semantic)
+
+    monkeypatch.setattr(rules, "detect_emergency", counting)
+    from intake.core.messages import Message
+
+    demo.handle(Message(channel="web", sender="web-once", text="社保卡丢了咋办"))
+    assert len(calls) == 1

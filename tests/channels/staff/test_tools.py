@@ -387,7 +387,7 @@ def test_the_audit_log_shows_a_unit_its_own_rows_and_the_office_everyones(app, d
 
 
 def test_the_audit_log_pages_back_through_older_rows(app, demo):
-    from channels.editor_tools import AUDIT_PAGE
+    from channels.staff.tools import AUDIT_PAGE
     from kb import audit
 
     admin_user = StaffUser(username="root", role="admin", unit_code=None)
@@ -480,7 +480,7 @@ def test_an_administrator_cannot_lock_out_their_own_account(app, demo):
 
 def test_an_import_may_be_bigger_than_other_requests_up_to_its_own_limit(app, demo):
     from app import MAX_BODY
-    from channels.editor_tools import MAX_IMPORT
+    from channels.staff.tools import MAX_IMPORT
 
     admin = signed_in(app, "root")
     answer = "办理地点：县政务服务中心一楼综合窗口。" * 40

@@ -12,7 +12,7 @@ Who sees what:
 | ``/editor/audit`` | all | all | own unit | own unit |
 | ``/editor/users`` | yes | 403 | 403 | 403 |
 
-Every POST carries the session's CSRF token (the office's rule, ``channels.office.check_csrf``); every
+Every POST carries the session's CSRF token (the office's rule, ``channels.staff.auth.check_csrf``); every
 change writes a ``kb.audit`` row in the same transaction as the change.
 """
 
@@ -38,33 +38,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from channels.editor import staff_only
-from channels.office import check_csrf, csrf_token, current_user, staff_headers
 from channels.security import hotline
+from channels.staff.auth import check_csrf, csrf_token, current_user, staff_headers
+from channels.staff.editor import staff_only
+from intake.core import permissions
 from intake.core.dates import local_minute
-from intake.core.staff import MIN_PASSWORD, ROLES, UNIT_ROLES, StaffError, StaffUser, add_user
+from intake.core.models import Unit
+from intake.core.permissions import ROLE_LABELS, ROLES, UNIT_ROLES
+from intake.core.staff import MIN_PASSWORD, StaffError, StaffUser, add_user
 from kb import audit, editing, questions
 from kb.audit import KbAudit
 from kb.gaps import grouped_gaps
 from kb.models import KbEntry
 from kb.records import export_records, format_records, import_rows, parse_rows
-from routing.models import Unit
 
 bp = Blueprint("editor_tools", __name__, template_folder="templates")
 
-OFFICE_SIDE = ("admin", "office", "operator")  # see every unit's questions, exports and audit rows
 MAX_IMPORT = 8 * 1024 * 1024  # bytes; a county's whole knowledge base is a few megabytes at most
 AUDIT_PAGE = 100
 GAP_DAYS = 30
 GAP_GROUPS = 50
-ROLE_LABELS = {
-    "admin": "管理员",
-    "office": "热线办",
-    "operator": "话务员",
-    "unit_editor": "单位编辑",
-    "unit_reviewer": "单位审核员",
-    "system": "系统",
-}
 ACTION_LABELS = {
     "create": "新建条目",
     "save": "保存修改",
@@ -115,7 +108,7 @@ bp.after_request(staff_headers)
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_: RequestEntityTooLarge) -> tuple[str, int]:
     user = current_user()
-    if request.endpoint != "editor_tools.import_page" or user is None or not _may_import(user):
+    if request.endpoint != "editor_tools.import_page" or user is None or not permissions.may_import(user):
         return "请求内容过大。", 413  # anything else this big is not a form of ours
     message = f"文件过大：一次最多导入 {MAX_IMPORT // (1024 * 1024)} MB，请分成几个文件。"
     return _render("editor/tools_import.html", 413, errors=[message], **_import_context())
@@ -132,13 +125,13 @@ def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]
     return _page(template, **context), status
 
 
-def roles(*allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Signed in (else the login page) with one of ``allowed`` (else 403)."""
+def allowed_if(may: Callable[[StaffUser], bool]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Signed in (else the login page) and ``may(user)`` (one of ``intake.core.permissions``; else 403)."""
 
     def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
-            if current_user().role not in allowed:
+            if not may(current_user()):
                 abort(403)
             return view(*args, **kwargs)
 
@@ -150,7 +143,7 @@ def roles(*allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 def _own_unit() -> str | None:
     """The unit a unit user is limited to; ``None`` for the office's roles, who see every unit."""
     user = current_user()
-    return None if user.role in OFFICE_SIDE else user.unit_code
+    return permissions.unit_scope(user)
 
 
 def _now() -> datetime:
@@ -179,12 +172,12 @@ def _nav(user: StaffUser | None) -> list[tuple[str, str]]:
     if not user:  # also a page rendered without a user
         return []
     links = [("知识提问", url_for("editor_tools.questions_page")), ("知识缺口", url_for("editor_tools.gaps"))]
-    if user.role == "admin" or user.role == "unit_reviewer":
+    if permissions.may_review_any(user):
         links.append(("导入导出", url_for("editor_tools.import_page")))
     else:
         links.append(("导出", url_for("editor_tools.export")))
     links.append(("操作记录", url_for("editor_tools.audit_log")))
-    if user.role == "admin":
+    if permissions.may_manage_users(user):
         links.append(("账号管理", url_for("editor_tools.users")))
     return links
 
@@ -236,7 +229,7 @@ def questions_page():
             units=units,
             entries=entries,
             overdue=overdue,
-            may_ask=current_user().role in questions.ASKERS,
+            may_ask=permissions.may_ask_question(current_user()),
         )
 
 
@@ -249,7 +242,7 @@ def _entry_titles(session: Session, ids: set[str | None]) -> dict[str, str]:
 
 
 @bp.route("/editor/questions/new", methods=["GET", "POST"])
-@roles(*questions.ASKERS)
+@allowed_if(permissions.may_ask_question)
 def question_new():
     """Ask a unit about one of its entries (or, for 缺失, about a topic it has no entry for)."""
     form = request.form if request.method == "POST" else request.args
@@ -314,8 +307,7 @@ def _may_answer(question: questions.KbQuestion) -> bool:
     user = current_user()
     if question.status != "open":
         return False
-    own_unit = user.role in questions.ANSWERERS and user.unit_code == question.unit_code
-    return own_unit or user.role == "admin"
+    return permissions.may_answer_question(user, question.unit_code)
 
 
 @bp.route("/editor/questions/<int:question_id>")
@@ -384,13 +376,9 @@ def gaps():
 # ---------------------------------------------------------------- import and export
 
 
-def _may_import(user: StaffUser) -> bool:
-    return user.role == "admin" or (user.role == "unit_reviewer" and bool(user.unit_code))
-
-
 def _import_context() -> dict[str, Any]:
     user = current_user()
-    return {"only_unit": None if user.role == "admin" else user.unit_code, "max_mb": MAX_IMPORT // 2**20}
+    return {"only_unit": permissions.import_scope(user), "max_mb": MAX_IMPORT // 2**20}
 
 
 _LINE = re.compile(r"^line (\d+): ")
@@ -406,7 +394,7 @@ def _chinese_line(error: str) -> str:
 def import_page():
     """Upload a .jsonl or .csv file; all or nothing, every bad line listed."""
     user = current_user()
-    if not _may_import(user):
+    if not permissions.may_import(user):
         abort(403)
     context = _import_context()
     if request.method == "GET":
@@ -568,7 +556,7 @@ def _users_page(session: Session, status: int = 200, error: str | None = None, f
 
 
 @bp.route("/editor/users", methods=["GET", "POST"])
-@roles("admin")
+@allowed_if(permissions.may_manage_users)
 def users():
     """The staff accounts; a POST adds one (the password is never shown again)."""
     with hotline().db.session() as session:
@@ -612,7 +600,7 @@ def users():
 
 
 @bp.route("/editor/users/<int:user_id>/active", methods=["POST"])
-@roles("admin")
+@allowed_if(permissions.may_manage_users)
 def user_active(user_id: int):
     """Deactivate (``active=0``) or reactivate (``active=1``) an account; a deactivated one is out at once."""
     active = request.form.get("active") == "1"

@@ -14,7 +14,7 @@ from intake.core.tickets import find_ticket
 from routing.callbacks import UNREACHABLE
 from routing.surveys import CallbackRequest
 from tests.browser import chromium, served
-from tests.channels.test_office import PASSWORD, add_staff, office_app
+from tests.channels.staff.test_office import PASSWORD, add_staff, office_app
 from tests.routing.test_surveys import PHONE, replied_ticket
 
 LAPTOP = {"width": 1366, "height": 900}

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from kb import editing
 from kb.editing import SystemActor
 from kb.models import KbEntry, KbEntryVersion
-from tests.channels.test_office import CSRF, add_staff, login
+from tests.channels.staff.test_office import CSRF, add_staff, login
 
 GJJ_ENTRY = "LS-GJJ-0001"  # 住房公积金可以在哪些情况下提取？怎么办理？ (another unit than rsj)
 PLATE = {

@@ -12,13 +12,14 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from app import create_app
-from channels.callbacks import callbacks_of, place_due_calls
+from channels.survey_calls import callbacks_of, place_due_calls
 from channels.twiml import digits_aloud
 from intake.core.config import Settings
 from intake.core.models import ChannelEvent, Ticket
 from intake.core.tickets import find_ticket
-from intake.service import Hotline
-from routing.callbacks import CLAIM_LEASE, UNREACHABLE, in_calling_hours
+from intake.hotline import Hotline
+from routing.callbacks import CLAIM_LEASE, UNREACHABLE
+from routing.deadlines import in_hours
 from routing.policy import load
 from routing.surveys import CallbackRequest, SurveyRequest
 from tests.conftest import TZ, _empty_tables, load_demo_into
@@ -160,7 +161,7 @@ def events(hotline, number, kind):
 def test_calls_are_placed_only_in_the_morning_and_afternoon_to_evening(clock_time, allowed):
     hour, minute = map(int, clock_time.split(":"))
     hours = load("longsheng").survey.calls.hours  # common.yaml's deployment default
-    assert in_calling_hours(datetime(2026, 11, 28, hour, minute, tzinfo=TZ), TZ, hours) is allowed
+    assert in_hours(datetime(2026, 11, 28, hour, minute, tzinfo=TZ), TZ, hours) is allowed
 
 
 def test_a_call_is_never_placed_outside_calling_hours(make_phone, twilio_api, clock):

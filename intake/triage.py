@@ -5,7 +5,7 @@
 outcome or passes: emergency rules → redirect and decline rules → knowledge-base answer → ticket.
 An emergency is therefore never answered from the knowledge base.
 
-``intake.conversations.Intake.handle`` is the full pipeline for a channel: it stores the message,
+``intake.conversations.Conversations.handle`` is the full pipeline for a channel: it stores the message,
 keeps the conversation's state and records the ticket, calling these steps to decide.
 """
 
@@ -22,13 +22,15 @@ from intake.core.dates import format_due
 from intake.core.messages import Candidate, Outcome
 from intake.core.text import NormalizedText, normalize
 from kb.answer_forms import spoken
-from kb.search import Hit, SearchIndex, Thresholds
+from kb.entries import Hit, SearchIndex
+from kb.search import Thresholds
 from kb.search import decide as kb_decide
 from routing import rules
+from routing.deadlines import Deadlines
 from routing.emergency import SemanticEmergency
 from routing.policy import EmergencyLine, Policy
 from routing.units import UnitCatalogue
-from routing.workdays import WorkdayCalendar, due_date
+from routing.workdays import WorkdayCalendar
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ class Triage:
         self.policy = policy
         self.calendar = calendar
         self.tz = tz
+        self.deadlines = Deadlines(policy, calendar, tz)
         self.max_text = max_text
         self.thresholds = thresholds or Thresholds()
         self.semantic = semantic
@@ -106,21 +109,7 @@ class Triage:
 
     def deadline(self, category: str, urgent: bool, now: datetime) -> tuple[str | None, str | None]:
         """The due date and the article it rests on for a matter registered at ``now``."""
-        if urgent:
-            spec = self.policy.urgent_deadline
-        else:
-            spec = self.policy.deadline_for(category)
-            if spec is None:
-                return None, None
-        due = due_date(
-            self.calendar,
-            now,
-            self.tz,
-            working_days=spec.working_days,
-            hours=spec.hours,
-            counting=self.policy.counting,
-        )
-        return due, spec.basis
+        return self.deadlines.for_matter(category, urgent, now)
 
     def answer_outcome(self, entry_hit: Hit, ctx: Context) -> Outcome:
         """An instant answer: whatever the wording, what the citizen got is a consultation (咨询)."""
@@ -143,7 +132,11 @@ class Triage:
 
 
 def emergency_step(triage: Triage, ctx: Context) -> Outcome | None:
-    found = rules.detect_emergency(ctx.match, triage.policy, triage.semantic)
+    # the conversation asks first (an emergency interrupts any pending question), then the steps run:
+    # the detection (patterns and exemplar vectors) is made once per message and remembered
+    if "emergency" not in ctx.cache:
+        ctx.cache["emergency"] = rules.detect_emergency(ctx.match, triage.policy, triage.semantic)
+    found = ctx.cache["emergency"]
     if not found:
         return None
     first, rest = found.found[0], found.found[1:]

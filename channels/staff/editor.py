@@ -1,6 +1,6 @@
 """The knowledge editors' pages at ``/editor/``: units write, review and publish their entries.
 
-Staff sign in once, on the shared staff login (``/office/login``, see ``channels.office``); the same
+Staff sign in once, on the shared staff login (``/office/login``, see ``channels.staff.office``); the same
 signed session and CSRF token serve both the office's and the editors' pages. Every rule about who may
 do what lives in ``kb.editing``; this module only turns forms into calls and refusals into pages.
 
@@ -37,9 +37,11 @@ from flask import (
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from channels.office import check_csrf, csrf_token, current_user, staff_headers
 from channels.security import hotline
+from channels.staff.auth import check_csrf, csrf_token, current_user, staff_headers
+from intake.core import permissions
 from intake.core.dates import local_minute
+from intake.core.permissions import ROLE_LABELS, may_edit, may_read_kb, may_review
 from intake.core.text import normalize
 from kb import audit, editing
 from kb.editing import (
@@ -50,13 +52,9 @@ from kb.editing import (
     EditRefused,
     Invalid,
     NotAllowed,
-    may_edit,
-    may_read,
-    may_review,
 )
 from kb.models import KINDS, SERVICE_FIELDS, STATUSES, KbEntry
 from kb.preview import Draft, PreviewInvalid, near_duplicates, preview
-from kb.questions import ASKERS
 from kb.records import MAX_ITEM, MAX_LIST, MAX_REVIEW_DAYS, MAX_SERVICE_TEXT, MAX_TEXT, check_record
 
 bp = Blueprint(
@@ -68,13 +66,6 @@ bp = Blueprint(
 )
 
 PAGE_SIZE = 50
-ROLE_LABELS = {
-    "admin": "管理员",
-    "office": "热线办公室",
-    "operator": "话务员",
-    "unit_editor": "单位编辑",
-    "unit_reviewer": "单位审核员",
-}
 CHANGE_LABELS = {**LABELS, "created": "新建", "restored": "恢复"}
 SERVICE_KEYS = tuple(f"service.{part}" for part in SERVICE_FIELDS)
 LONG_SERVICE = ("conditions", "materials", "steps", "fees")  # written as several lines
@@ -93,8 +84,8 @@ def staff_only(view: Callable[..., Any]) -> Callable[..., Any]:
     def checked(*args: Any, **kwargs: Any) -> Any:
         user = current_user()
         if user is None:
-            return redirect(url_for("office.login", next=request.full_path.rstrip("?")))
-        if not may_read(user):
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if not may_read_kb(user):
             abort(403, description="您的账号没有查看知识库的权限。")
         return view(*args, **kwargs)
 
@@ -222,7 +213,7 @@ def _not_yours(user: Any, entry: KbEntry, units: dict[str, str]) -> Any:
 
 @bp.route("/editor/login")
 def login():
-    return redirect(url_for("office.login", next=url_for("editor.index")))
+    return redirect(url_for("auth.login", next=url_for("editor.index")))
 
 
 @bp.route("/editor/")
@@ -248,10 +239,11 @@ def index():
             session, unit=unit or None, status=status or None, text=text or None,
             limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE,
         )  # fmt: skip
-        review_unit = None if user.role == "admin" else user.unit_code
         to_review = []
-        if user.role == "admin" or user.role == "unit_reviewer":
-            to_review = editing.entries(session, unit=review_unit, status="submitted", limit=PAGE_SIZE)
+        if permissions.may_review_any(user):
+            to_review = editing.entries(
+                session, unit=permissions.review_scope(user), status="submitted", limit=PAGE_SIZE
+            )
         watch_unit = user.unit_code if user.unit_code else (unit or None)
         overdue = editing.due_for_review(session, hotline().today(), unit=watch_unit)
         listed = [_row(e) for e in rows[:PAGE_SIZE]]
@@ -269,7 +261,7 @@ def index():
         unit=unit,
         status=status,
         q=text,
-        may_create=user.role == "admin" or (user.unit_code and may_edit(user, user.unit_code)),
+        may_create=permissions.may_create_entry(user),
         **_page(),
     )
 
@@ -428,7 +420,7 @@ def _entry_form(
             values=values,
             base_version=base_version,
             units=units,
-            may_move=user.role == "admin",
+            may_move=permissions.may_move_entry(user),
             note=note,
             errors=errors or {},
             general=general or [],
@@ -462,9 +454,9 @@ def _handle_form(session: Session, entry: KbEntry | None, units: dict[str, str])
     user = current_user()
     form = request.form
     if entry is None:
-        unit = form.get("unit") if user.role == "admin" else user.unit_code
+        unit = form.get("unit") if permissions.may_move_entry(user) else user.unit_code
     else:
-        unit = form.get("unit") if user.role == "admin" else entry.unit_code
+        unit = form.get("unit") if permissions.may_move_entry(user) else entry.unit_code
     fields = form_fields(form, unit or None)
     values = _submitted_values(form)
     values["unit"] = unit or ""
@@ -558,7 +550,7 @@ def new():
     user = current_user()
     with hotline().db.session() as session:
         units = _unit_names(session)
-        if user.role != "admin" and not (user.unit_code and may_edit(user, user.unit_code)):
+        if not permissions.may_create_entry(user):
             detail = f"您的角色（{ROLE_LABELS.get(user.role, user.role)}）可以查看知识条目，但不能新建。"
             return refused_page(403, "不能新建知识条目", detail)
         if request.method == "POST":
@@ -676,7 +668,7 @@ def entry(public_id: str):
         sent_back=sent_back,
         duplicates=duplicates,
         units=units,
-        question_askers=ASKERS,
+        question_askers=permissions.QUESTION_ASKERS,
         **_page(),
     )
 

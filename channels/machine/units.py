@@ -52,7 +52,7 @@ def _refused(exc: TransitionRefused):
 
 
 def lifecycle() -> Lifecycle:
-    return Lifecycle.for_hotline(hotline())
+    return hotline().lifecycle
 
 
 @bp.before_request
