@@ -44,8 +44,8 @@ from intake.core.models import ChannelEvent, Ticket, TicketEvent
 from intake.core.preferences import prefers_calls, wants_surveys
 from intake.core.tickets import PHONE_CHANNELS, citizen_phone
 from routing.deadlines import aware, in_hours, span
-from routing.lifecycle import HIDDEN, redact
 from routing.policy import Calls
+from routing.redaction import HIDDEN, redact
 from routing.surveys import UNSATISFIED, CallbackRequest, SurveyRequest, Surveys, Verdict, parse_rating
 
 log = logging.getLogger(__name__)
@@ -348,7 +348,7 @@ def _flush_once(session: Session) -> None:
 
 def summary(ticket: Ticket, limit: int = 30) -> str | None:
     """One line about the matter for the call (None for a confidential ticket): its first sentence,
-    without phone, ID or door numbers (``routing.lifecycle.redact``)."""
+    without phone, ID or door numbers (``routing.redaction.redact``)."""
     if ticket.confidential:
         return None
     # a door or phone number reads as 某 rather than as a bracketed notice

@@ -32,10 +32,8 @@ reply is stored.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,6 +48,8 @@ from intake.core.vocabulary import STAGES
 from routing.deadlines import Deadlines, describe_limit
 from routing.handoff import Handoff, HandoffReport, incident
 from routing.policy import Policy
+from routing.redaction import redact
+from routing.replies import InvalidInput, Reply, parse_moment
 from routing.workdays import WorkdayCalendar
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 HANDLING = ("signed", "extension_requested", "extended", "rehandling")
 # Statuses of a dispatched ticket that is not closed.
 OPEN = ("dispatched", "returned", *HANDLING, "replied", "reviewed", "surveyed")
-FUTURE_SLACK = timedelta(minutes=5)  # a unit's clock may run a little ahead of ours
 
 
 class TransitionRefused(Exception):
@@ -71,160 +70,7 @@ class TransitionRefused(Exception):
         self.basis = basis
 
 
-class InvalidInput(ValueError):
-    """A request that lacks a field or gives a bad value; ``field`` names it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
 Listener = Callable[[Session, Ticket, TicketEvent], None]
-
-
-# ---------------------------------------------------------------- the unit's reply
-
-
-REPLY_LABELS = {
-    "handled_at": "办理时间",
-    "unit": "办理单位",
-    "handler": "经办人",
-    "result": "办理结果",
-    "legal_basis": "法律法规政策依据",
-    "case_number": "立案编号",
-    "case_date": "立案日期",
-    "no_case_reason": "不予立案的理由和法律依据",
-    "citizen_informed": "回复诉求人的情况",
-    "follow_up_plan": "后续处理计划",
-}
-REQUIRED_REPLY = ("handled_at", "unit", "handler", "result", "legal_basis")
-CASE_CATEGORIES = ("complaint", "report")  # 002 第十五条(三), 003 第十二条(四)3: 投诉举报类
-MAX_FIELD = {"result": 5000, "legal_basis": 2000, "no_case_reason": 2000, "follow_up_plan": 2000}
-
-
-def missing(field_name: str) -> InvalidInput:
-    return InvalidInput(field_name, f"缺少“{REPLY_LABELS.get(field_name, field_name)}”（{field_name}）")
-
-
-def text_field(data: Mapping[str, Any], name: str, *, required: bool = True, limit: int = 200) -> str | None:
-    """A non-empty string field of a unit's request, trimmed; ``InvalidInput`` naming it otherwise."""
-    value = data.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise missing(name)
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(name, f"“{REPLY_LABELS.get(name, name)}”（{name}）应为文字")
-    value = value.strip()
-    if len(value) > limit:
-        raise InvalidInput(name, f"“{REPLY_LABELS.get(name, name)}”（{name}）过长：最多 {limit} 个字符")
-    return value
-
-
-def parse_moment(value: str, name: str, tz: ZoneInfo) -> tuple[datetime, bool]:
-    """An ISO date or date-time in the hotline's zone; returns the moment and whether a time was given."""
-    try:
-        if "T" in value or " " in value.strip():
-            moment = datetime.fromisoformat(value.strip())
-            return (moment if moment.tzinfo else moment.replace(tzinfo=tz)), True
-        return datetime.combine(date.fromisoformat(value.strip()), time(0, 0), tzinfo=tz), False
-    except ValueError:
-        raise InvalidInput(
-            name, f"{name} 应为日期（2026-11-24）或日期时间（2026-11-24T15:30+08:00）"
-        ) from None
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What a unit's reply must carry (002 第十五条, 003 第十二条(四)), validated for one ticket."""
-
-    handled_at: str
-    unit: str
-    handler: str
-    result: str
-    legal_basis: str
-    case_number: str | None = None
-    case_date: str | None = None
-    no_case_reason: str | None = None
-    citizen_informed: str | None = None
-    follow_up_plan: str | None = None
-
-    @classmethod
-    def parse(cls, data: Mapping[str, Any], ticket: Ticket, tz: ZoneInfo, now: datetime) -> Reply:
-        """Validate a unit's reply for ``ticket``; ``InvalidInput`` names the first missing or bad field."""
-        if not isinstance(data, Mapping):
-            raise InvalidInput("reply", "答复应为 JSON 对象")
-        for name in REQUIRED_REPLY:
-            text_field(data, name, limit=MAX_FIELD.get(name, 200))
-        handled_raw = text_field(data, "handled_at")
-        handled, has_time = parse_moment(handled_raw, "handled_at", tz)
-        if ticket.urgent and not has_time:
-            # 003 第十二条(四)1: 一般事项具体到日，突发类事项具体到时
-            raise InvalidInput("handled_at", "突发类工单的办理时间应具体到时，例如 2026-11-24T15:30+08:00")
-        if handled > now + FUTURE_SLACK:
-            raise InvalidInput("handled_at", "办理时间（handled_at）不能晚于现在")
-        if handled.astimezone(tz).date() < ticket.created_at.astimezone(tz).date():
-            raise InvalidInput("handled_at", "办理时间（handled_at）不能早于工单登记日期")
-        case_number = text_field(data, "case_number", required=False)
-        case_date = text_field(data, "case_date", required=False)
-        no_case = text_field(data, "no_case_reason", required=False, limit=MAX_FIELD["no_case_reason"])
-        if ticket.category in CASE_CATEGORIES and case_number is None and no_case is None:
-            raise InvalidInput(
-                "case_number",
-                "投诉举报类事项的答复应注明立案编号和立案日期（case_number、case_date），"
-                "或说明不予立案的理由和法律依据（no_case_reason）",
-            )
-        if case_number is not None and case_date is None:
-            raise missing("case_date")
-        if case_date is not None:
-            parse_moment(case_date, "case_date", tz)
-        return cls(
-            handled_at=handled.astimezone(tz).isoformat() if has_time else handled.date().isoformat(),
-            unit=text_field(data, "unit") or "",
-            handler=text_field(data, "handler") or "",
-            result=text_field(data, "result", limit=MAX_FIELD["result"]) or "",
-            legal_basis=text_field(data, "legal_basis", limit=MAX_FIELD["legal_basis"]) or "",
-            case_number=case_number,
-            case_date=case_date,
-            no_case_reason=no_case,
-            citizen_informed=text_field(data, "citizen_informed", required=False, limit=1000),
-            follow_up_plan=text_field(
-                data, "follow_up_plan", required=False, limit=MAX_FIELD["follow_up_plan"]
-            ),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
-
-
-# ---------------------------------------------------------------- what a unit is shown
-
-# 001 第二十四条: without permission a unit gets no name, phone, address (or IP) of the citizen. For a
-# confidential ticket these are taken out of what the unit reads, as well as can be done on free text.
-_REDACT = (
-    re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)"),  # mobile
-    re.compile(r"(?<!\d)0\d{2,3}[- ]?\d{7,8}(?!\d)"),  # landline
-    re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)"),  # ID number
-    re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])"),  # IP address
-)
-_NAME = re.compile(
-    r"(我叫|我姓|本人叫|本人姓|姓名[是为:：]?|名字[是叫:：]?|联系人[是:：]?)\s*[\u4e00-\u9fff·]{1,4}"
-)
-_DOOR = re.compile(
-    r"[0-9０-９一二三四五六七八九十百]+\s*(号楼|栋|幢|单元|室|户)|(路|街|巷|道|村|组)\s*[0-9０-９]+\s*号"
-)
-HIDDEN = "（已隐去）"
-
-
-def redact(text: str | None) -> str | None:
-    """``text`` without phone and ID numbers, IP addresses, self-given names and door numbers."""
-    if not text:
-        return text
-    for pattern in _REDACT:
-        text = pattern.sub(HIDDEN, text)
-    text = _NAME.sub(lambda m: m.group(1) + HIDDEN, text)
-    return _DOOR.sub(lambda m: (m.group(2) or "") + HIDDEN if m.group(2) else HIDDEN + m.group(1), text)
 
 
 # ---------------------------------------------------------------- the transitions

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from intake.core.models import Ticket, Unit
 from routing import supervision
 from routing.handoff import UnknownUnit, issue_token, set_webhook
-from routing.lifecycle import InvalidInput, Lifecycle, TransitionRefused
+from routing.lifecycle import Lifecycle, TransitionRefused
 from routing.models import UnitCredential
+from routing.replies import InvalidInput
 
 OFFICE_ACTOR = "office:cli"
 

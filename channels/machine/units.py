@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from channels.security import hotline
 from intake.core.models import Ticket, TicketEvent
 from routing.handoff import unit_for_token
-from routing.lifecycle import InvalidInput, Lifecycle, TransitionRefused
+from routing.lifecycle import Lifecycle, TransitionRefused
+from routing.replies import InvalidInput
 
 bp = Blueprint("unit_api", __name__, url_prefix="/api/v1/unit")
 

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from routing import rules
-from routing.lifecycle import InvalidInput, TransitionRefused, redact
+from routing.lifecycle import TransitionRefused
 from routing.policy import load
+from routing.redaction import redact
+from routing.replies import InvalidInput
 from tests.routing.lifecycle_world import PHONE, REPLY, RETURN, make_world
 
 
