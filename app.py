@@ -58,13 +58,25 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hotline"] = hotline
 
-    from channels import api, kb_public, security, sms, survey_calls, survey_page, voice, webchat, wechat
+    from channels import (
+        api,
+        errors,
+        kb_public,
+        security,
+        sms,
+        survey_calls,
+        survey_page,
+        voice,
+        webchat,
+        wechat,
+    )
     from channels.machine import kb as kb_api
     from channels.machine import units as unit_api
     from channels.staff import auth, editor, office
     from channels.staff import tools as editor_tools
 
     security.install(app, hotline.settings)
+    errors.install(app)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webchat.bp)

@@ -12,9 +12,10 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from channels.security import hotline
+from channels.security import hotline, sender_allowed
 from intake.conversations import InProgress
 from intake.core.messages import Message
+from intake.core.privacy import client_network
 from intake.status import not_found_reply
 
 bp = Blueprint("api", __name__)
@@ -67,7 +68,7 @@ def messages():
     data = _json_body()
     text = _text(data)
     channel = data.get("channel", "web")
-    if channel not in API_CHANNELS:
+    if not isinstance(channel, str) or channel not in API_CHANNELS:
         raise _BadRequest(f"channel 只能是 {', '.join(sorted(API_CHANNELS))}；电话、短信和微信有各自的接口")
     sender = data.get("sender")
     if sender is not None and (not isinstance(sender, str) or not sender.strip() or len(sender) > 128):
@@ -75,11 +76,17 @@ def messages():
     message_id = data.get("message_id")
     if message_id is not None and (not isinstance(message_id, str) or len(message_id) > 128):
         raise _BadRequest("message_id 必须是不超过 128 个字符的字符串")
+    sender = sender or f"anon-{uuid.uuid4().hex[:12]}"
+    # the sender id is the client's own choice, so its address is counted too (issue 17)
+    network = client_network(request.remote_addr)
+    if not sender_allowed(channel, sender) or (network and not sender_allowed(f"{channel}-address", network)):
+        return _error(429, "发送太频繁，请稍后再试。紧急情况请直接拨打110、119、120。")
     message = Message(
         channel=channel,
-        sender=sender or f"anon-{uuid.uuid4().hex[:12]}",
+        sender=sender,
         text=text,
         channel_msg_id=message_id,
+        meta={"address": network} if network else {},
     )
     outcome = hotline().handle(message)
     body = outcome.to_dict()
@@ -97,7 +104,13 @@ def ticket_status(number: str):
         raise _BadRequest("check 应为登记电话号码的后四位数字")
     found = None
     if len(number) <= 20 and number.isdigit():
-        found = hotline().ticket_status(number, check=check, channel="web" if sender else None, sender=sender)
+        found = hotline().ticket_status(
+            number,
+            check=check,
+            channel="web" if sender else None,
+            sender=sender,
+            address=client_network(request.remote_addr),
+        )
     if found is None:
         return _error(404, not_found_reply(number[:20]))
     return jsonify(found.to_dict())
@@ -120,8 +133,3 @@ def _in_progress(exc: InProgress):
 @bp.app_errorhandler(413)
 def _too_large(exc: HTTPException):
     return _error(413, "请求内容过大，请精简后再提交。")
-
-
-@bp.app_errorhandler(500)
-def _server_error(exc: Exception):
-    return _error(500, "系统繁忙，您的消息已保存，我们会尽快处理。请稍后再试或拨打12345。")

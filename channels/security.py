@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable
@@ -20,13 +21,14 @@ from typing import Any
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
-from flask import Flask, abort, current_app, request
+from flask import Flask, Response, abort, current_app, jsonify, request
 from limits import parse_many
 from limits.strategies import MovingWindowRateLimiter
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake.core.config import Settings
+from intake.core.inputs import BadInput, NotJson, check_text, parse_json
 from intake.core.privacy import mask_phone
 from intake.core.ratelimits import limit_storage
 from intake.hotline import Hotline
@@ -48,6 +50,58 @@ def install(app: Flask, settings: Settings) -> None:
         n = settings.trust_proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
     app.extensions["sender_limit"] = SenderLimit(settings)
+    app.before_request(check_body)
+    app.register_error_handler(BadInput, refuse_input)
+    app.after_request(page_headers)
+
+
+# Every page a blueprint does not give its own policy (the public /kb look-up, the survey page, error
+# pages): no script at all, styles from us or inline, nothing framed, forms only to us.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def page_headers(response: Response) -> Response:
+    """A Content-Security-Policy on every HTML page that has none yet, and no MIME sniffing."""
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+# Signed platform webhooks keep their own rules: Twilio's and WeChat's bodies are checked by their
+# adapters (a refusal there would lose a citizen's message; form fields cannot carry lone surrogates).
+PLATFORM_PATHS = ("/voice", "/sms", "/wechat")
+
+
+def check_body() -> None:
+    """Refuse, before any view runs, a JSON body, form or query that ``intake.core.inputs`` refuses:
+    ``BadInput``, answered 400 by ``refuse_input`` (or by a blueprint's own handler, in its API's
+    format), nothing stored. Uploads (multipart) are left to their importers, which set their own size
+    limit and check every record."""
+    if request.path.startswith(PLATFORM_PATHS):
+        return
+    for key, value in request.args.items(multi=True):
+        check_text(value, key)
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    if request.is_json and request.content_length != 0:
+        with contextlib.suppress(NotJson):  # the view refuses it in its own words
+            parse_json(request.get_data(cache=True))
+    elif request.mimetype == "application/x-www-form-urlencoded":
+        # read and keep the raw body first: the view may still want it (an API that answers 415 for a
+        # form), and parsing the form alone would use the stream up
+        request.get_data(cache=True, parse_form_data=False)
+        for key, value in request.form.items(multi=True):
+            check_text(value, key)
+
+
+def refuse_input(exc: BadInput) -> Any:
+    if request.path.startswith("/api/") or request.is_json:
+        return jsonify(error=str(exc)), 400
+    return Response(str(exc), status=400, mimetype="text/plain")
 
 
 def public_url() -> str:

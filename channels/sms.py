@@ -40,7 +40,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
+from channels.errors import KEPT, NOT_KEPT
 from channels.security import hotline, sender_allowed, twilio_signed
+from intake.conversations import NotProcessed
 from intake.core.messages import Message, Outcome
 from intake.core.models import ChannelEvent, InboundMessage, OutboxMessage
 from intake.core.preferences import CONFIRMATIONS, Command, apply_command, preference_command
@@ -63,7 +65,6 @@ MEDIA_REPLY = (
     "本热线短信暂时无法查看图片、语音等彩信内容，请用文字说明您要反映的事项和发生地点。"
     "遇到紧急情况，请直接拨打110、119或120。"
 )
-BUSY_REPLY = "系统繁忙，您的短信已收到并保存，我们会尽快处理。紧急情况请直接拨打110、119或120。"
 CLARIFY_HEAD = "您想咨询哪一项？请回复序号："
 CLARIFY_TAIL = "都不是请再详细描述。"
 
@@ -279,9 +280,12 @@ def incoming() -> Response | tuple[str, int]:
     if body is None:
         try:
             outcome = hotline().handle(message)
-        except Exception:  # the message is kept, marked failed; the citizen still gets an answer
+        except NotProcessed:  # the message is kept, marked failed: the citizen may be told so
             log.exception("sms %s from %s failed", sid, mask_phone(sender))
-            return _twiml(BUSY_REPLY)
+            return _twiml(KEPT)
+        except Exception:  # not stored (the database is down): the reply must not say it was
+            log.exception("sms %s from %s could not be stored", sid, mask_phone(sender))
+            return _twiml(NOT_KEPT)
         page = render(outcome, message)
         body = replies.record(sid, page, outcome.action)
         log.info("sms %s from %s: %s", sid, mask_phone(sender), outcome.action)

@@ -32,6 +32,7 @@ from intake.core.messages import Candidate, Message, Outcome, TicketInfo
 from intake.core.models import Conversation, InboundMessage, Ticket, TicketEvent
 from intake.core.tickets import create_ticket, find_ticket
 from intake.core.vocabulary import STAGES
+from intake.lookups import LookupGuard, guarded
 from intake.status import look_up, not_found_reply, parse_status_query
 from intake.triage import Context, Triage, emergency_step, format_due, ticket_step
 from kb.entries import Hit, SearchIndex
@@ -91,6 +92,15 @@ def outcome_from_dict(data: dict[str, Any]) -> Outcome:
     return Outcome(**data)
 
 
+class NotProcessed(RuntimeError):
+    """The message was stored (marked ``failed``, with the error) but the pipeline failed on it: the
+    citizen may be told it was recorded. Chained from the original exception."""
+
+    def __init__(self, row_id: int) -> None:
+        super().__init__(f"message {row_id} stored but not processed")
+        self.row_id = row_id
+
+
 class Conversations:
     """Stores, remembers and decides: what ``POST /api/v1/messages`` and every channel call."""
 
@@ -103,8 +113,10 @@ class Conversations:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         similarity: Callable[[str, str], float] | None = None,
         surveys: Surveys | None = None,
+        lookups: LookupGuard | None = None,
     ) -> None:
         self.similarity = similarity
+        self.lookups = lookups
         self.surveys = surveys
         self.db = db
         self.triage = triage
@@ -150,7 +162,7 @@ class Conversations:
                 row.status = "failed"
                 row.error = f"{type(exc).__name__}: {exc}"[:2000]
                 session.commit()
-            raise
+            raise NotProcessed(stored) from exc
 
     def abandon(self, channel: str, sender: str, reason: str = "left") -> str | None:
         """Close the sender's open conversation; a matter still pending becomes ``abandoned``.
@@ -380,9 +392,24 @@ class Conversations:
         self, session: Session, message: Message, number: str, check: str | None, units: UnitCatalogue
     ) -> Outcome:
         """A status look-up: no new matter, the conversation's state left as it was."""
-        found = look_up(
-            session, number, channel=message.channel, sender=message.sender, check=check, unit_name=units.name
-        )
+
+        def look(digits: str | None):
+            return look_up(
+                session,
+                number,
+                channel=message.channel,
+                sender=message.sender,
+                check=digits,
+                unit_name=units.name,
+            )
+
+        if self.lookups is None:
+            found = look(check)
+        else:
+            found = guarded(
+                self.lookups, session, self.clock(), number, channel=message.channel, sender=message.sender,
+                address=message.meta.get("address"), check=check, look=look,
+            )  # fmt: skip
         if found is None:
             return Outcome(action="status", reply=not_found_reply(number))
         ticket = find_ticket(session, number)

@@ -22,6 +22,7 @@ from intake.core.db import Database
 from intake.core.messages import Message, Outcome
 from intake.core.outbox import Outbox
 from intake.core.text import normalize
+from intake.lookups import LookupGuard, guarded
 from intake.status import TicketStatus, look_up
 from intake.triage import Triage
 from kb.encoders import Encoder, get_encoder
@@ -86,9 +87,11 @@ class Hotline:
         self.lifecycle = Lifecycle(self.db, self.policy, self.calendar, settings.timezone, self.clock)
         self.surveys = Surveys(self.lifecycle, self.outbox, public_url=settings.public_url)
         self.surveys.listen()
+        # wrong status checks counted per number and asker, in Redis when set (all workers share them)
+        self.lookups = LookupGuard(settings.redis_url, namespace=f"{settings.instance_path}:lookup")
         self.intake = Conversations(
             self.db, self.triage, self.kb, self.units, clock=self.clock, similarity=_cosine(encoder),
-            surveys=self.surveys,
+            surveys=self.surveys, lookups=self.lookups,
         )  # fmt: skip
 
     def units(self, session: Session) -> UnitCatalogue:
@@ -141,12 +144,29 @@ class Hotline:
         return self.intake.handle(message)
 
     def ticket_status(
-        self, number: str, *, check: str | None = None, channel: str | None = None, sender: str | None = None
+        self,
+        number: str,
+        *,
+        check: str | None = None,
+        channel: str | None = None,
+        sender: str | None = None,
+        address: str | None = None,
     ) -> TicketStatus | None:
-        """A ticket's status for someone who proves it is theirs, else ``None`` (as for an unknown number)."""
+        """A ticket's status for someone who proves it is theirs, else ``None`` (as for an unknown number).
+
+        Wrong checks are limited per number and per asker (``intake.lookups``); every look-up is recorded.
+        """
         with self.db.session() as session:
             units = self.units(session)
-            return look_up(session, number, channel=channel, sender=sender, check=check, unit_name=units.name)
+            found = guarded(
+                self.lookups, session, self.clock(), number, channel=channel, sender=sender, address=address,
+                check=check,
+                look=lambda digits: look_up(
+                    session, number, channel=channel, sender=sender, check=digits, unit_name=units.name
+                ),
+            )  # fmt: skip
+            session.commit()
+            return found  # type: ignore[return-value]
 
     def health(self) -> dict[str, Any]:
         """Database status, knowledge-entry count and the active policy."""

@@ -209,6 +209,8 @@ def create(
     fields = dict(fields)
     fields.setdefault("unit", actor.unit_code)
     unit = fields.get("unit") or ""
+    if not isinstance(unit, str) or not isinstance(fields.get("id") or "", str):
+        raise Invalid("unit 和 id 应为字符串")
     _require(may_edit(actor, unit), "只能为本单位新建知识条目")
     fields["id"] = (fields.get("id") or "").strip() or _new_id(unit)
     content = _checked(fields, known_units)

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from intake.core.inputs import formula_safe, formula_unescaped
 from kb import audit
 from kb.audit import Actor, SystemActor
 from kb.models import KINDS, SERVICE_FIELDS, KbEntry, KbEntryVersion, bump_revision, utcnow
@@ -88,7 +89,16 @@ def _csv_rows(text: str) -> tuple[list[tuple[int, Any]], list[str]]:
     missing = [f for f in REQUIRED if f not in (reader.fieldnames or [])]
     if missing:
         return [], [f"line 1: header lacks {', '.join(missing)}"]
-    for row in reader:
+    lines = iter(reader)
+    while True:
+        try:
+            row = next(lines)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell longer than the csv module allows, a stray NUL
+            errors.append(f"line {reader.line_num}: {exc}")
+            break
+        row = {k: formula_unescaped(v) if isinstance(v, str) else v for k, v in row.items()}
         # the row's first line: the reader is at its last one, and cells may hold line breaks
         start = reader.line_num - sum((v or "").count("\n") for v in row.values() if isinstance(v, str))
         if None in row:
@@ -353,11 +363,12 @@ def format_records(records: list[dict[str, Any]], fmt: str) -> str:
         writer.writeheader()
         for rec in records:
             # lists and the service object as JSON: an item may itself hold "|" or start with "["
-            writer.writerow(
+            row = (
                 {**rec, **{k: json.dumps(rec[k], ensure_ascii=False) for k in LIST_FIELDS}}
                 | {"service": json.dumps(rec["service"], ensure_ascii=False) if rec["service"] else ""}
                 | {k: "" if rec[k] is None else rec[k] for k in OPTIONAL_TEXT}
             )
+            writer.writerow({k: formula_safe(v) for k, v in row.items()})
     else:
         for rec in records:
             out.write(json.dumps(rec, ensure_ascii=False) + "\n")

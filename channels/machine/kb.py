@@ -28,6 +28,7 @@ from channels.security import hotline
 from channels.staff.auth import csrf_sent, current_user
 from intake.core import permissions
 from intake.core.dates import local_iso
+from intake.core.inputs import BadInput
 from intake.core.models import Unit
 from intake.core.staff_tokens import user_for_token
 from intake.core.text import normalize
@@ -98,6 +99,12 @@ def error_response(status: int, message: str, problems: list[str] | None = None,
             challenge += ', error="invalid_token"'
         response.headers["WWW-Authenticate"] = challenge
     return response
+
+
+@bp.errorhandler(BadInput)
+def _bad_input(exc: BadInput) -> Response:
+    """Input refused at the edge (``channels.security.check_body``), in this API's format."""
+    return error_response(400, str(exc), [])
 
 
 @bp.errorhandler(ApiError)

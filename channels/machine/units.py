@@ -6,8 +6,8 @@ result as JSON; every rule (limits, required reply fields, privacy) lives there.
 says how many citizens reported the same incident and which tickets they are (``key_item``,
 ``reporters``, ``linked``: 000 第十四条, ``routing.handoff.incident``), without who they are.
 
-401: no token or a bad one; 403: another unit's ticket; 404: no such ticket; 400: a missing or bad
-field (``field`` names it); 409: a transition the ticket's state or the pack does not allow
+401: no token or a bad one; 404: no such ticket for this unit (another unit's reads the same); 400: a
+missing or bad field (``field`` names it); 409: a transition the ticket's state or the pack does not allow
 (``error`` is the reason with its article, ``code`` says which rule).
 """
 
@@ -82,10 +82,10 @@ def _body() -> dict[str, Any]:
 
 def _mine(session: Session, number: str) -> Ticket:
     ticket = lifecycle().ticket_for_update(session, number) if len(number) <= 20 else None
-    if ticket is None:
-        raise _Problem(404, f"没有工单{number[:20]}")
-    if ticket.unit_code != g.unit:
-        raise _Problem(403, f"工单{ticket.number}不是派给本单位（{g.unit}）的，无权查看或办理。")
+    # another unit's ticket and no ticket at all read the same: a unit learns nothing of other units'
+    # numbers (issue 17; it used to get 403 for one and 404 for the other)
+    if ticket is None or ticket.unit_code != g.unit:
+        raise _Problem(404, f"本单位没有工单{number[:20]}")
     return ticket
 
 

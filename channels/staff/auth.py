@@ -4,8 +4,8 @@ token, the staff pages' security headers, and the office roles' gate.
 - Login at ``/office/login`` against ``intake.core.staff`` (werkzeug's scrypt hashes); the signed Flask
   session cookie carries the user's id and a CSRF token; every POST of a staff blueprint must send the
   token back (form field ``csrf_token`` or header ``X-CSRF-Token``), else 400. Failed logins are
-  throttled per username and per client address (``intake.core.staff.LoginThrottle``): the sixth try
-  in 15 minutes gets 429.
+  throttled per username and client address together, with caps per username and per address
+  (``intake.core.staff.LoginThrottle``): the sixth try of one name from one address in 15 minutes gets 429.
 """
 
 from __future__ import annotations
@@ -31,16 +31,18 @@ from flask import (
     url_for,
 )
 
-from channels.security import hotline
+from channels.security import CONTENT_SECURITY_POLICY, hotline
 from intake.core.permissions import may_see_office
-from intake.core.staff import LoginThrottle, StaffUser, authenticate
+from intake.core.staff import (
+    LoginThrottle,
+    StaffUser,
+    authenticate,
+    close_session,
+    open_session,
+    session_user,
+)
 
 bp = Blueprint("auth", __name__, template_folder="templates")
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
 
 
 @bp.record_once
@@ -93,15 +95,16 @@ def staff_headers(response: Response) -> Response:
 
 
 def current_user() -> StaffUser | None:
-    """The signed-in staff user, re-read each request so a deactivated account is out at once."""
+    """The signed-in staff user, re-read each request so a deactivated account or a revoked session (a
+    logout, from any copy of the cookie) is out at once."""
     if "staff_user" not in g:
         user = None
-        user_id = session.get("staff_id")
-        if user_id is not None:
+        key = session.get("staff_session")
+        if key:
             with hotline().db.session() as db:
-                user = db.get(StaffUser, user_id)
-                if user is not None and not user.active:
-                    user = None
+                user = session_user(db, key)
+                if user is not None:
+                    db.expunge(user)
         g.staff_user = user
     return g.staff_user
 
@@ -156,15 +159,15 @@ def login():
             with line.db.session() as db:
                 user = authenticate(db, username, password, line.clock())
                 if user is not None:
+                    key = open_session(db, user, line.clock())
                     db.commit()
-                    user_id = user.id
             if user is None:
                 throttle.failed(username, address)
                 message, status = "用户名或密码错误。", 401
             else:
                 # A new session on login: nothing from before (a planted cookie) carries over.
                 session.clear()
-                session["staff_id"] = user_id
+                session["staff_session"] = key
                 csrf_token()
                 return redirect(_safe_next(request.args.get("next")))
     return (
@@ -175,6 +178,11 @@ def login():
 
 @bp.route("/office/logout", methods=["POST"])
 def logout():
+    """Revoke this session server-side, then forget the cookie: a copy of it no longer works."""
+    line = hotline()
+    with line.db.session() as db:
+        close_session(db, session.get("staff_session"), line.clock())
+        db.commit()
     session.clear()
     return redirect(url_for("auth.login"))
 

@@ -42,6 +42,7 @@ import intake.core.staff  # noqa: F401  (registers staff_users on Base.metadata 
 from channels.security import hotline
 from channels.staff.auth import check_csrf, csrf_token, current_user, office_only, staff_headers
 from intake.core.dates import local_iso, local_minute
+from intake.core.inputs import formula_safe
 from intake.core.models import Ticket, Unit
 from intake.core.permissions import may_see_phone_numbers
 from intake.core.privacy import mask_phone
@@ -152,14 +153,13 @@ def export_csv():
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for t in tickets:
-        writer.writerow(
-            [
-                t.number, local_iso(t.created_at, tz, "minutes"), t.channel, t.category or "", t.disposition,
-                t.status, t.unit_code or "", t.due or "", local_iso(t.replied_at, tz, "minutes") or "",
-                t.card or "",
-                ratings.get(t.id, ""), mask_phone(phone) if (phone := citizen_phone(t)) else "",
-            ]
-        )  # fmt: skip
+        phone = citizen_phone(t)
+        row = [
+            t.number, local_iso(t.created_at, tz, "minutes"), t.channel, t.category or "", t.disposition,
+            t.status, t.unit_code or "", t.due or "", local_iso(t.replied_at, tz, "minutes") or "",
+            t.card or "", ratings.get(t.id, ""), mask_phone(phone) if phone else "",
+        ]  # fmt: skip
+        writer.writerow([formula_safe(cell) for cell in row])  # no cell runs as a spreadsheet formula
     # A BOM so that Excel, which the offices use, reads the Chinese as UTF-8
     body = "\ufeff" + out.getvalue()
     filename = f"tickets-{start.isoformat()}-{end.isoformat()}.csv"

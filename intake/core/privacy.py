@@ -7,12 +7,26 @@ code and the last two digits.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 
 _ID_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
 _MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?\d{5,6}(\d{2})(?!\d)")
+
+
+def client_network(address: str | None) -> str | None:
+    """A client address cut to its network (IPv4 /24, IPv6 /64): enough to count and trace abuse by,
+    not enough to name a household; ``None`` for no or a malformed address."""
+    if not address:
+        return None
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return None
+    prefix = 24 if ip.version == 4 else 64
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
 def mask_phone(number: str) -> str:

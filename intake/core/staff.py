@@ -17,12 +17,14 @@ when ``HOTLINE_REDIS_URL`` is set (every worker sees the same count), in memory 
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 from datetime import datetime
 
 from limits import parse
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import Boolean, String, func, select
+from sqlalchemy import Boolean, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -34,7 +36,13 @@ from intake.core.ratelimits import limit_storage
 log = logging.getLogger(__name__)
 
 MIN_PASSWORD = 10
-LOGIN_FAILURES = "5/15 minutes"  # per username and per client address
+# Failed logins allowed in a moving 15 minutes (issue 17): per username from one address, so a whole
+# office behind one NAT is not locked out by one person's typos and nobody can lock a colleague out from
+# elsewhere; per username from anywhere, a cap on guessing one account from many addresses; per address,
+# a cap on trying many accounts from one place.
+LOGIN_FAILURES = "5/15 minutes"  # one username from one address
+NAME_FAILURES = "20/15 minutes"  # one username, every address
+ADDRESS_FAILURES = "50/15 minutes"  # one address, every username
 
 # Checked when the username is unknown, so a wrong name costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
@@ -57,6 +65,50 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()
+
+
+class StaffSession(Base):
+    """One signed-in browser. The cookie carries a random key; only its SHA-256 is stored, and a logout
+    revokes the row, so a copied cookie stops working at once (issue 17: Flask's signed cookie alone
+    stayed valid after logout)."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def open_session(session: Session, user: StaffUser, now: datetime) -> str:
+    """A new session for ``user``; returns the key the cookie carries (caller commits)."""
+    key = secrets.token_urlsafe(32)
+    session.add(StaffSession(key_hash=_key_hash(key), user_id=user.id, created_at=now))
+    return key
+
+
+def session_user(session: Session, key: str | None) -> StaffUser | None:
+    """The active user of a session that was opened and not revoked; ``None`` otherwise."""
+    if not key:
+        return None
+    row = session.scalar(select(StaffSession).where(StaffSession.key_hash == _key_hash(key)))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = session.get(StaffUser, row.user_id)
+    return user if user is not None and user.active else None
+
+
+def close_session(session: Session, key: str | None, now: datetime) -> None:
+    """Revoke the session ``key`` (a logout); caller commits."""
+    if key:
+        row = session.scalar(select(StaffSession).where(StaffSession.key_hash == _key_hash(key)))
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = now
 
 
 def normalise_username(username: str) -> str:
@@ -111,26 +163,35 @@ def authenticate(session: Session, username: str, password: str, now: datetime) 
 
 
 class LoginThrottle:
-    """At most five failed logins per 15 minutes for one username, and for one client address."""
+    """Failed logins counted per username and address together, with caps per username and per address."""
 
-    def __init__(self, redis_url: str | None, namespace: str, limit: str = LOGIN_FAILURES) -> None:
+    def __init__(self, redis_url: str | None, namespace: str) -> None:
         self.strategy = MovingWindowRateLimiter(limit_storage(redis_url))
-        self.limit = parse(limit)
+        self.pair, self.name, self.address = (
+            parse(LOGIN_FAILURES),
+            parse(NAME_FAILURES),
+            parse(ADDRESS_FAILURES),
+        )
         # Keys of one deployment (or one test) do not collide with another's in a shared Redis
         self.namespace = namespace
 
-    def _keys(self, username: str, address: str) -> list[tuple[str, str]]:
-        return [("user", normalise_username(username)), ("addr", address or "unknown")]
+    def _keys(self, username: str, address: str):
+        name, addr = normalise_username(username), address or "unknown"
+        return [
+            (self.pair, ("pair", name, addr)),
+            (self.name, ("user", name)),
+            (self.address, ("addr", addr)),
+        ]
 
     def blocked(self, username: str, address: str) -> bool:
-        """Whether this username or this address has used up its failed attempts."""
+        """Whether this username from this address may not try again yet."""
         return not all(
-            self.strategy.test(self.limit, self.namespace, "login", kind, key)
-            for kind, key in self._keys(username, address)
+            self.strategy.test(limit, self.namespace, "login", *key)
+            for limit, key in self._keys(username, address)
         )
 
     def failed(self, username: str, address: str) -> None:
-        """Count one failed attempt against the username and the address."""
-        for kind, key in self._keys(username, address):
-            self.strategy.hit(self.limit, self.namespace, "login", kind, key)
+        """Count one failed attempt against the pair, the username and the address."""
+        for limit, key in self._keys(username, address):
+            self.strategy.hit(limit, self.namespace, "login", *key)
         log.warning("failed staff login for %r", normalise_username(username)[:64])

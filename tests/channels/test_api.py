@@ -150,3 +150,56 @@ def test_a_message_still_being_worked_on_elsewhere_gets_409_and_is_not_processed
     body = {"text": "路灯坏了", "sender": "s-busy", "message_id": "m-busy"}
     response = client.post("/api/v1/messages", json=body)
     assert response.status_code == 409 and "正在处理" in response.json["error"]
+
+
+def test_a_scripted_guesser_finds_no_check_within_the_hour(client, demo):
+    """Issue 17: 300 tries in a row, the right digits among them, all read as an unknown number."""
+    from intake.core.messages import Message
+
+    outcome = demo.handle(
+        Message(
+            channel="sms", sender="+8613912345678", text="幸福小区3号楼门口的路灯坏了一个星期了，晚上很黑"
+        )
+    )
+    number = outcome.ticket.number
+    guesses = [f"{n:04d}" for n in range(300)]
+    guesses.insert(150, "5678")  # the right one, after 150 wrong
+    statuses = [
+        client.get(f"/api/v1/tickets/{number}", query_string={"check": g}).status_code for g in guesses
+    ]
+    assert set(statuses) == {404}
+    unknown = client.get("/api/v1/tickets/2611239999", query_string={"check": "5678"})
+    limited = client.get(f"/api/v1/tickets/{number}", query_string={"check": "5678"})
+    assert limited.status_code == unknown.status_code == 404
+    assert limited.json["error"].replace(number, "N") == unknown.json["error"].replace("2611239999", "N")
+
+
+def test_the_right_check_works_before_any_wrong_one(client, demo):
+    from intake.core.messages import Message
+
+    outcome = demo.handle(Message(channel="sms", sender="+8613912345678", text="幸福小区3号楼门口的路灯坏了"))
+    found = client.get(f"/api/v1/tickets/{outcome.ticket.number}", query_string={"check": "5678"})
+    assert found.status_code == 200 and found.json["number"] == outcome.ticket.number
+
+
+def test_a_channel_that_is_not_a_string_is_a_clear_400(client):
+    response = client.post("/api/v1/messages", json={"channel": ["web"], "text": "路灯坏了"})
+    assert response.status_code == 400 and "channel" in response.json["error"]
+
+
+def test_the_api_limits_each_sender_and_each_address(demo):
+    import dataclasses
+
+    from app import create_app
+
+    demo.settings = dataclasses.replace(demo.settings, rate_limit="3/minute")
+    client = create_app({"hotline": demo, "TESTING": True}).test_client()
+
+    def send(sender: str, address: str) -> int:
+        body = {"channel": "web", "sender": sender, "text": "社保卡丢了怎么办"}
+        return client.post("/api/v1/messages", json=body, environ_base={"REMOTE_ADDR": address}).status_code
+
+    assert [send("web-a", "10.0.0.1") for _ in range(4)] == [200, 200, 200, 429]
+    # a new sender id from the same address does not start afresh: the address has used its three too
+    assert send("web-b", "10.0.0.1") == 429
+    assert send("web-c", "10.0.9.1") == 200

@@ -102,3 +102,55 @@ def test_each_sender_has_its_own_rate_limit(tmp_path):
     assert [limit.allow("sms", "+8613900000001") for _ in range(4)] == [True, True, True, False]
     assert limit.allow("sms", "+8613900000002")
     assert limit.allow("wechat", "+8613900000001")
+
+
+# ---------------------------------------------------------------- input checked at the edge (issue 17)
+
+SURROGATE = b'{"channel": "web", "sender": "web-x", "text": "\\ud800"}'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        SURROGATE,
+        b'{"channel": "web", "sender": "web-x", "text": "\xed\xa0\x80"}',  # a surrogate as raw bytes
+        b'{"channel": "web", "sender": "web-x", "text": "a\\u0000b"}',  # NUL
+        b'{"channel": "web", "text": "x", "n": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"channel": "web", "sender": "web-x", "text": "x", "message_id": 99999999999999999999999}',
+    ],
+    ids=["lone-surrogate", "surrogate-bytes", "nul", "nested-100000-deep", "huge-integer"],
+)
+def test_a_body_no_database_can_store_is_refused_before_anything_is_saved(client, demo, body):
+    from sqlalchemy import func, select
+
+    from intake.core.models import InboundMessage
+
+    response = client.post("/api/v1/messages", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "已保存" not in response.json["error"]
+    with demo.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(InboundMessage)) == 0
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/triage", "/api/v1/kb/import", "/api/v1/unit/tickets/2611230001/reply"]
+)
+def test_deep_json_is_a_clear_400_on_every_api(client, path):
+    body = b"[" * 50_000 + b"]" * 50_000
+    response = client.post(path, data=body, content_type="application/json")
+    assert response.status_code == 400
+    body = response.json  # the knowledge API words its refusals in its own format
+    assert "嵌套过深" in body.get("message", body["error"])
+
+
+def test_a_query_string_with_nul_is_refused(client):
+    response = client.get("/kb", query_string={"q": "社保\x00卡"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/", "/kb?q=社保卡", "/office/login", "/editor/", "/no-such-page"])
+def test_every_page_sends_a_content_security_policy(client, path):
+    response = client.get(path)
+    if response.mimetype == "text/html":
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

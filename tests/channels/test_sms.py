@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from app import create_app
+from channels.errors import KEPT
 from channels.senders import build_senders
-from channels.sms import BUSY_REPLY, MEDIA_REPLY, render
+from channels.sms import MEDIA_REPLY, render
 from intake.core.config import Settings
 from intake.core.messages import Candidate, Outcome
 from intake.core.models import ChannelEvent, ContactPreference, InboundMessage, Ticket
@@ -376,7 +377,7 @@ def test_when_the_pipeline_fails_the_text_is_kept_and_the_citizen_told(phone, sm
         raise RuntimeError("search index unavailable")
 
     monkeypatch.setattr(sms_hotline.triage, "run", broken)
-    assert phone.text(STREET_LIGHT) == BUSY_REPLY
+    assert phone.text(STREET_LIGHT) == KEPT
     with sms_hotline.db.session() as session:
         stored = session.scalars(select(InboundMessage)).one()
         assert stored.status == "failed" and stored.text == STREET_LIGHT

@@ -452,3 +452,39 @@ def test_an_import_leaves_one_audit_row_per_unit_with_its_counts(cli, units, tmp
     assert {(r.actor, r.unit_code, r.detail["added"], r.detail["file"]) for r in rows} == {
         ("import", e["unit"], sum(x["unit"] == e["unit"] for x in ENTRIES), "kb.jsonl") for e in ENTRIES
     }
+
+
+FORMULAS = [
+    '=HYPERLINK("http://x.example","点我")',
+    "=cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd",
+    "-2+3+cmd",
+    "+1-1",
+]
+
+
+def test_a_csv_export_runs_no_formula_and_reads_back_unchanged(cli, units, tmp_path):
+    """Issue 17: cells imported as formulas come out of the CSV export as text a spreadsheet will not run."""
+    import csv
+
+    tricky = entry(id="T-FX", question=FORMULAS[0], answer=FORMULAS[1], alt_questions=FORMULAS[2:])
+    import_ok(cli, write_jsonl(tmp_path / "kb.jsonl", [tricky]))
+    before = snapshot(units)
+    path = tmp_path / "export.csv"
+    cli("kb", "export", str(path))
+    with path.open(encoding="utf-8", newline="") as f:
+        row = next(csv.DictReader(f))
+    cells = [v for v in row.values() if v]
+    assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in cells)
+    assert row["question"] == "'" + FORMULAS[0] and row["answer"] == "'" + FORMULAS[1]
+    result = cli("kb", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert snapshot(units) == before  # the apostrophe the export added is not kept
+
+
+def test_a_csv_cell_longer_than_the_csv_module_reads_is_a_line_error(cli, units, tmp_path):
+    path = tmp_path / "kb.csv"
+    path.write_text("id,unit,question,answer\nT-BIG,rsj,问," + "长" * 140_000 + "\n", encoding="utf-8")
+    result = cli("kb", "import", str(path))
+    assert result.exit_code == 1
+    assert "line" in result.stderr and "field larger than field limit" in result.stderr

@@ -76,7 +76,7 @@ def test_a_replaced_token_stops_working(api, world, cgj):
     assert response.status_code == 401 and "已被更换" in response.get_json()["error"]
 
 
-def test_another_units_ticket_is_forbidden(api, world, cgj, power):
+def test_another_units_ticket_reads_exactly_like_one_that_does_not_exist(api, world, cgj, power):
     theirs = world.register(unit="power")
     assert api.get(f"/api/v1/unit/tickets/{theirs}", headers=power).status_code == 200
     for method, path, body in [
@@ -87,8 +87,11 @@ def test_another_units_ticket_is_forbidden(api, world, cgj, power):
         ("post", f"/api/v1/unit/tickets/{theirs}/reply", REPLY),
     ]:
         response = getattr(api, method)(path, headers=cgj, json=body)
-        assert response.status_code == 403, path
-        assert response.get_json()["error"] == f"工单{theirs}不是派给本单位（cgj）的，无权查看或办理。"
+        unknown = getattr(api, method)(path.replace(theirs, "2611239999"), headers=cgj, json=body)
+        assert response.status_code == unknown.status_code == 404, path
+        assert response.get_json()["error"].replace(theirs, "N") == unknown.get_json()["error"].replace(
+            "2611239999", "N"
+        )
     assert world.ticket(theirs).status == "dispatched"
 
 
@@ -331,3 +334,17 @@ def test_the_office_issues_tokens_and_webhooks_from_the_command_line(world):
     assert decided.exit_code == 0 and world.ticket(number).unit_code == "power"
     world.at("12-15 09:00")
     assert number in run("overdue").stdout
+
+
+def test_a_return_whose_reason_no_database_can_store_is_refused_and_the_list_still_works(api, world, cgj):
+    """Issue 17: a lone surrogate was saved, then broke the unit's list and the ticket with 500s."""
+    number = world.register()
+    api.post(f"/api/v1/unit/tickets/{number}/sign", headers=cgj, json={})
+    body = b'{"reason": "\\ud800", "basis": "003 \\u7b2c\\u5341\\u4e8c\\u6761"}'
+    response = api.post(
+        f"/api/v1/unit/tickets/{number}/return", headers=cgj, data=body, content_type="application/json"
+    )
+    assert response.status_code == 400 and "U+D800" in response.get_json()["error"]
+    assert api.get("/api/v1/unit/tickets", headers=cgj).status_code == 200
+    shown = api.get(f"/api/v1/unit/tickets/{number}", headers=cgj)
+    assert shown.status_code == 200 and shown.get_json()["status"] == "signed"

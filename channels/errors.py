@@ -1,0 +1,58 @@
+"""When something fails inside: every medium gets an answer in its own format, and the answer says only
+what is true (issue 17).
+
+A message the pipeline stored and then failed on is kept (``inbound_messages.status = 'failed'``), so
+the citizen may be told it was recorded; any other failure (the database down before the message was
+stored) must not say so. Twilio gets TwiML (an HTTP 500 would give the texter nothing, and the caller a
+recorded error), WeChat ``success`` (it retries a failed push three times; a retry that finds the
+database back gets the answer), the APIs JSON, and pages a short Chinese page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+from intake.conversations import NotProcessed
+
+log = logging.getLogger(__name__)
+
+EMERGENCY = "紧急情况请直接拨打110、119、120。"
+KEPT = "您的消息已收到并记录，系统暂时没能处理，工作人员会尽快处理。" + EMERGENCY
+NOT_KEPT = "系统暂时出现故障，您的消息没有保存成功，请稍后再发送一次。" + EMERGENCY
+FAILED = "系统暂时出现故障，请稍后再试。"
+
+
+def install(app: Flask) -> None:
+    app.register_error_handler(500, server_error)
+
+
+def server_error(exc: Any) -> Any:
+    original = getattr(exc, "original_exception", None) or exc
+    kept = isinstance(original, NotProcessed)
+    path = request.path
+    if path.startswith("/sms"):
+        reply = MessagingResponse()
+        reply.message(KEPT if kept else NOT_KEPT)
+        return Response(str(reply), status=200, mimetype="text/xml")
+    if path.startswith("/voice"):
+        reply = VoiceResponse()
+        reply.say(
+            ("您的来电已记录，" if kept else "")
+            + "系统暂时出现故障，请稍后再拨打。紧急情况请直接拨打一一零、一一九、一二零。",
+            language="zh-CN",
+        )
+        reply.hangup()
+        return Response(str(reply), status=200, mimetype="text/xml")
+    if path.startswith("/wechat"):
+        return Response("success", status=200, mimetype="text/plain")
+    if path == "/api/v1/messages":
+        return jsonify(error=KEPT if kept else NOT_KEPT), 500
+    if path.startswith("/api/") or request.is_json:
+        return jsonify(error=FAILED), 500
+    page = f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>出错了</title><p>{FAILED}</p>'
+    return Response(page, status=500, mimetype="text/html")

@@ -1,0 +1,66 @@
+"""When something fails inside, each medium gets its own format and no reply claims what did not happen
+(issue 17): "recorded" only when the message was stored, TwiML for Twilio, ``success`` for WeChat."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from app import create_app
+from channels.errors import KEPT, NOT_KEPT
+from intake.conversations import Conversations
+from intake.core.models import InboundMessage
+from tests.channels.test_sms import Phone, twiml_messages
+from tests.channels.test_sms import sms_hotline as sms_hotline  # noqa: F401  (fixture)
+
+
+def database_down(*args, **kwargs):
+    raise OperationalError("INSERT INTO inbound_messages", {}, ConnectionRefusedError("database down"))
+
+
+def pipeline_fails(*args, **kwargs):
+    raise RuntimeError("a bug in a step")
+
+
+@pytest.fixture
+def failing_app(sms_hotline):  # noqa: F811
+    app = create_app({"hotline": sms_hotline, "TESTING": True})
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as production does, through the 500 handler
+    return app
+
+
+@pytest.mark.parametrize(
+    "breaks, expected, stored",
+    [(database_down, NOT_KEPT, False), (pipeline_fails, KEPT, True)],
+    ids=["database-down-before-storing", "stored-then-failed"],
+)
+def test_the_json_api_says_recorded_only_when_it_was(
+    failing_app, sms_hotline, monkeypatch, breaks, expected, stored
+):  # noqa: F811
+    target = "_store" if breaks is database_down else "_process"
+    monkeypatch.setattr(Conversations, target, breaks)
+    response = failing_app.test_client().post(
+        "/api/v1/messages", json={"channel": "web", "sender": "web-err", "text": "路灯坏了"}
+    )
+    assert response.status_code == 500 and response.json == {"error": expected}
+    with sms_hotline.db.session() as session:
+        rows = session.scalars(select(InboundMessage)).all()
+    assert [r.status for r in rows] == (["failed"] if stored else [])
+
+
+def test_sms_during_an_outage_gets_twiml_that_says_it_was_not_saved(failing_app, monkeypatch):
+    monkeypatch.setattr(Conversations, "_store", database_down)
+    response = Phone(failing_app.test_client()).post(Phone(None).params("路灯坏了"))
+    assert response.status_code == 200
+    assert twiml_messages(response) == [NOT_KEPT]
+
+
+def test_a_page_that_fails_answers_in_chinese_without_a_traceback(failing_app, monkeypatch):
+    from kb.search import KnowledgeBase
+
+    monkeypatch.setattr(KnowledgeBase, "refresh", pipeline_fails)
+    response = failing_app.test_client().get("/kb", query_string={"q": "社保卡"})
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "系统暂时出现故障" in body and "Traceback" not in body and "RuntimeError" not in body
