@@ -25,7 +25,7 @@ from intake.core.privacy import install_log_masking
 from intake.hotline import Hotline
 from intake.staff_cli import user_group
 from kb.cli import kb_group
-from routing.cli import policy_group
+from routing.cli import policy_group, train_command
 from routing.policy import PolicyError
 from routing.unit_cli import unit_group
 
@@ -155,7 +155,7 @@ def serve(hotline_factory: LazyHotline, host: str, port: int, threads: int) -> N
 
 
 COMMANDS = (triage_command, db_group, demo_command, kb_group, policy_group, stats_command, sweep_command)
-for command in (*COMMANDS, evaluate_command, worker_command, unit_group, user_group):
+for command in (*COMMANDS, evaluate_command, train_command, worker_command, unit_group, user_group):
     main.add_command(command)
 
 

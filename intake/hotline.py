@@ -29,6 +29,7 @@ from kb.encoders import Encoder, get_encoder
 from kb.models import KbEntry, current_revision
 from kb.search import KnowledgeBase
 from routing import policy as policies
+from routing.classifier import CategoryClassifier
 from routing.emergency import shared_detector
 from routing.lifecycle import Lifecycle
 from routing.surveys import Surveys
@@ -75,6 +76,7 @@ class Hotline:
             settings.timezone,
             max_text=settings.max_text,
             semantic=shared_detector(encoder),
+            classifier=CategoryClassifier.for_encoder(encoder, settings.instance_path),
         )
         self.kb = KnowledgeBase(
             lambda text: normalize(text, settings.max_text).match,

@@ -26,6 +26,7 @@ from kb.entries import Hit, SearchIndex
 from kb.search import Thresholds
 from kb.search import decide as kb_decide
 from routing import rules
+from routing.classifier import CategoryClassifier
 from routing.deadlines import Deadlines
 from routing.emergency import SemanticEmergency
 from routing.policy import EmergencyLine, Policy
@@ -69,6 +70,7 @@ class Triage:
         max_text: int = 2000,
         thresholds: Thresholds | None = None,
         semantic: SemanticEmergency | None = None,
+        classifier: CategoryClassifier | None = None,
     ) -> None:
         self.policy = policy
         self.calendar = calendar
@@ -77,6 +79,7 @@ class Triage:
         self.max_text = max_text
         self.thresholds = thresholds or Thresholds()
         self.semantic = semantic
+        self.classifier = classifier  # decides a category no pack rule names (issue 21)
         self.steps: list[Step] = [emergency_step, redirect_step, decline_step, knowledge_step, ticket_step]
 
     def context(
@@ -101,7 +104,8 @@ class Triage:
     # helpers the steps share
     def category(self, ctx: Context) -> str:
         if "category" not in ctx.cache:
-            ctx.cache["category"] = rules.classify(ctx.match, self.policy)
+            learned = (lambda text: self.classifier.predict(text)[0]) if self.classifier else None
+            ctx.cache["category"] = rules.classify(ctx.match, self.policy, learned)
         return ctx.cache["category"]
 
     def urgent(self, ctx: Context) -> bool:

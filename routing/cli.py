@@ -4,11 +4,45 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import time
+from pathlib import Path
 
 import click
 
 from routing import policy as policies
 from routing.workdays import CHINESECALENDAR, WorkdayCalendar
+
+CORPUS = Path(__file__).parents[1] / "tests" / "data" / "corpus"  # in a checkout of the project
+
+
+@click.command("train")
+@click.option(
+    "--corpus", "paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A labelled JSON Lines file (repeatable); default: the project's tests/data/corpus/train_*.jsonl.",
+)  # fmt: skip
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Where to write the weights; default: the model shipped in the package.",
+)  # fmt: skip
+def train_command(paths: tuple[Path, ...], out: Path | None) -> None:
+    """Train the category model (scikit-learn) and save it as plain arrays."""
+    import time
+
+    from intake.core.text import normalize
+    from kb.encoders import get_encoder
+    from routing import classifier
+
+    files = list(paths) or sorted(CORPUS.glob("train_*.jsonl"))
+    if not files:
+        raise click.ClickException("no labelled files: give --corpus FILE")
+    examples = classifier.read_labelled(files)
+    started = time.monotonic()
+    model = classifier.train(examples, get_encoder(None), lambda text: normalize(text).match)
+    target = out or classifier.SHIPPED
+    model.save(target)
+    click.echo(
+        f"trained on {len(examples)} messages from {len(files)} files in {time.monotonic() - started:.1f} s; "
+        f"classes {', '.join(model.classes)}; written to {target}"
+    )
 
 
 @click.group("policy")

@@ -8,6 +8,7 @@ pattern and article comes from the pack.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from routing.emergency import SemanticEmergency
@@ -147,11 +148,14 @@ def detect_redirect(text: str, policy: Policy) -> RuleDecision | None:
     return _first(policy.redirects, text)
 
 
-def classify(text: str, policy: Policy) -> str:
-    """The category of the matter: the first pack rule that matches, else consult or help."""
+def classify(text: str, policy: Policy, learned: Callable[[str], str] | None = None) -> str:
+    """The category of the matter: the first pack rule that matches; else the learned model's
+    (``routing.classifier``) when there is one; else consult if it reads like a question, or help."""
     for rule in policy.classify:
         if rule.matches(text):
             return rule.code
+    if learned is not None:
+        return learned(text)
     # a bare topic ("公积金提取") is someone asking about it
     return "consult" if is_question(text, policy) or len(text) <= SHORT_TOPIC else "help"
 
