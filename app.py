@@ -32,10 +32,21 @@ from routing.unit_cli import unit_group
 MAX_BODY = 256 * 1024  # bytes; a bigger request is refused with 413 before it is read
 
 
-def configure_logging() -> None:
-    """Log to stderr with phone and ID numbers masked; quiet the libraries' chatter."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+OUR_LOGGERS = ("app", "channels", "intake", "kb", "routing")
+CHATTY = ("bm25s", "faiss")  # set their own loggers to DEBUG / INFO at import
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """Log to stderr with phone and ID numbers masked. Our own modules log at INFO; the libraries'
+    INFO and DEBUG lines (faiss, bm25s, alembic, waitress) only with ``--verbose``."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for name in OUR_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
     install_log_masking()
 
 
@@ -124,10 +135,11 @@ class LazyHotline:
 
 
 @click.group()
+@click.option("--verbose", is_flag=True, help="Also print the libraries' INFO and DEBUG lines.")
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, verbose: bool) -> None:
     """The 12345 hotline front end."""
-    configure_logging()
+    configure_logging(verbose)
     if not isinstance(ctx.obj, LazyHotline):  # a caller may hand in its own (a test with its clock)
         ctx.obj = LazyHotline()
     ctx.call_on_close(ctx.obj.close)

@@ -79,6 +79,7 @@ def list_command(hotline_factory) -> None:
     hotline = hotline_factory()
     with hotline.db.session() as session:
         creds = {c.unit_code: c for c in session.scalars(select(UnitCredential))}
+        click.echo(f"{'code':<16} {'token':<6} {'webhook':<40} name")
         for unit in session.scalars(select(Unit).order_by(Unit.id)):
             cred = creds.get(unit.code)
             token = "token" if cred and cred.token_hash else "-"

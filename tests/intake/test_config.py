@@ -274,3 +274,16 @@ def test_serve_refuses_a_database_that_was_never_upgraded(tmp_path, existing):
     assert result.returncode == 2, result.stderr
     assert "hotline db upgrade" in result.stderr
     assert "serving" not in result.stdout
+
+
+def test_a_command_prints_no_library_chatter_unless_verbose(tmp_path):
+    """Issue 18: every command printed faiss's and bm25s's INFO and DEBUG lines on stderr."""
+    url = f"sqlite:///{tmp_path / 'quiet.sqlite3'}"
+    demo = run_hotline(tmp_path, "demo", HOTLINE_DATABASE_URL=url, timeout=300)
+    assert demo.returncode == 0, demo.stderr
+    assert not any(name in demo.stderr for name in ("faiss", "bm25s", "alembic")), demo.stderr
+    quiet = run_hotline(tmp_path, "triage", "社保卡丢了怎么办", HOTLINE_DATABASE_URL=url)
+    assert quiet.returncode == 0, quiet.stderr
+    assert not any(name in quiet.stderr for name in ("faiss", "bm25s", "alembic")), quiet.stderr
+    loud = run_hotline(tmp_path, "--verbose", "triage", "社保卡丢了怎么办", HOTLINE_DATABASE_URL=url)
+    assert loud.returncode == 0 and ("bm25s" in loud.stderr or "faiss" in loud.stderr), loud.stderr

@@ -326,7 +326,9 @@ def test_the_office_issues_tokens_and_webhooks_from_the_command_line(world):
     assert run("token", "nobody").exit_code == 1
     hooked = run("webhook", "cgj", "https://cgj.example.gov.cn/hotline")
     assert hooked.exit_code == 0 and len(hooked.stdout.strip().splitlines()[0]) == 64
-    assert "https://cgj.example.gov.cn/hotline" in run("list").stdout
+    listed = run("list").stdout.splitlines()
+    assert listed[0].split() == ["code", "token", "webhook", "name"]  # issue 18: a table with headers
+    assert any("https://cgj.example.gov.cn/hotline" in line for line in listed[1:])
     number = world.register()
     world.act(number, "sign")
     world.act(number, "request_return", **RETURN)
