@@ -9,7 +9,7 @@ TwiML reply. For each request the adapter
 2. answers a retried webhook (same ``MessageSid``) with the reply it recorded the first time;
 3. takes the two kinds of message that are about the SMS exchange itself, not a matter: 退订/TD/
    STOP/取消 and 订阅/START (``intake.core.preferences``, or Twilio's ``OptOutType``), and "1" right after
-   a reply that ended "回复1查看更多" (the next page);
+   a reply that ended "回复1查看更多" (the next page; after the last page, that it was the last);
 4. makes one ``Message`` of everything else and calls the pipeline (which also ties a rating such
    as "1" or 满意 to the sender's pending survey);
 5. renders the outcome in at most two UCS-2 segments (``kb.answer_forms.sms_page``); the rest waits
@@ -58,6 +58,7 @@ bp = Blueprint("sms", __name__)
 CHANNEL = "sms"
 FIT = 2 * PER_SEGMENT  # UCS-2 units in two segments
 MORE_VALID = timedelta(hours=24)  # a citizen may ask for the rest of an answer later the same day
+LAST_PAGE = "已经是最后一页了。如还有其他问题，请直接发送您的问题。"
 _MORE = re.compile(r"^(?:1|更多|查看更多)[\s.。!！]*$")
 OPT_OUT_TYPES: dict[str, Command] = {"STOP": "opt_out", "START": "opt_in"}
 
@@ -128,7 +129,9 @@ class SmsReplies:
         return None if data is None else data.get("body", "")
 
     def pages_left(self, sender: str, sid: str, now: datetime) -> str | None:
-        """The text not yet sent of the sender's previous reply, while "1" still refers to it."""
+        """The text not yet sent of the sender's previous reply, while "1" still refers to it: ``""``
+        when that reply was the last page of an answer being read (nothing is left), ``None`` when "1"
+        refers to nothing here."""
         with self.db.session() as session:
             previous = session.execute(
                 select(InboundMessage.received_at, ChannelEvent.data)
@@ -148,7 +151,8 @@ class SmsReplies:
                 .order_by(InboundMessage.id.desc())
                 .limit(1)
             ).first()
-            if previous is None or not (previous.data or {}).get("rest"):
+            data = (previous.data or {}) if previous is not None else {}
+            if previous is None or not (data.get("rest") or data.get("action") == "more"):
                 return None
             if now - previous.received_at > MORE_VALID:
                 return None
@@ -163,7 +167,7 @@ class SmsReplies:
                     OutboxMessage.sent_at > previous.received_at,
                 )
             )
-            return None if sent_since else previous.data["rest"]
+            return None if sent_since else data.get("rest") or ""
 
     def record(self, sid: str, page: SmsPage, action: str | None = None) -> str:
         """Remember the reply sent for ``sid``; the first one recorded wins, and is returned."""
@@ -256,6 +260,8 @@ def _handle_here(replies: SmsReplies, message: Message, opt_out_type: str) -> st
         rest = replies.pages_left(message.sender, message.channel_msg_id or "", now)
         if rest:
             return replies.handled_here(message, sms_page(rest), "more")
+        if rest == "":  # the citizen read the last page and asks for more (issue 16)
+            return replies.handled_here(message, SmsPage(LAST_PAGE, ""), "last_page")
     return None
 
 

@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 from app import create_app
 from channels.errors import KEPT
 from channels.senders import build_senders
-from channels.sms import MEDIA_REPLY, render
+from channels.sms import LAST_PAGE, MEDIA_REPLY, render
 from intake.core.config import Settings
 from intake.core.messages import Candidate, Outcome
 from intake.core.models import ChannelEvent, ContactPreference, InboundMessage, Ticket
@@ -148,10 +148,11 @@ def test_a_long_answer_is_paged_and_1_gives_the_next_page(phone, sms_hotline):
     assert ticket.disposition == "answered"
     assert count(sms_hotline, InboundMessage) == len(pages)  # every text received is kept
 
-    # nothing is left to show: "1" now goes to the pipeline like any other text
-    after = phone.text("1")
-    assert after == sms_hotline.decide("1", channel="sms").reply
-    assert len(tickets(sms_hotline)) == 2
+    # nothing is left to show: "1" is told so (issue 16: it used to become a new matter), and only
+    # once: a second "1" refers to nothing here and goes to the pipeline like any other text
+    assert phone.text("1") == LAST_PAGE
+    assert len(tickets(sms_hotline)) == 1
+    assert phone.text("1") == sms_hotline.decide("1", channel="sms").reply
 
 
 def test_while_a_clarify_list_is_open_1_picks_the_first_choice(phone, sms_hotline):
