@@ -98,8 +98,8 @@ def _clarify_text(outcome: Outcome) -> str:
 def render(outcome: Outcome, message: Message | None = None) -> SmsPage:
     """The first SMS page of ``outcome`` (at most two segments) and what is left for "1"."""
     text = outcome.reply
-    if outcome.action == "clarify":
-        text = _clarify_text(outcome)
+    if outcome.action == "clarify" or (outcome.action == "move" and outcome.candidates):
+        text = _clarify_text(outcome)  # a list, or the list said again ("重复一遍")
     elif message is not None and message.kind == "unknown" and outcome.decline_reason == "no_content":
         text = MEDIA_REPLY  # a picture alone: say why we cannot use it rather than "please describe"
     return sms_page(text)

@@ -249,10 +249,36 @@ def _spoken_answer(outcome: Outcome) -> str:
 
 
 def _said(outcome: Outcome) -> str:
-    """The reply as read aloud: an answer's spoken version, any other reply made sayable."""
-    if outcome.action == "answer":
+    """The reply as read aloud: an answer's spoken version (a repeated one too), any other made sayable."""
+    if outcome.action == "answer" or (outcome.move == "repeat" and outcome.kb_id):
         return spell_numbers(_spoken_answer(outcome))
     return sayable(outcome.reply)
+
+
+def _choices(outcome: Outcome) -> str:
+    return "；".join(
+        f"第{i}项，{c.question.rstrip('？?。')}" for i, c in enumerate(outcome.candidates or [], 1)
+    )
+
+
+def _render_move(call: Call, response: VoiceResponse, outcome: Outcome) -> None:
+    """A conversation move: a closer ends the call, "转人工" reaches a person, the others listen on."""
+    if outcome.move == "closing":
+        say(response, _said(outcome))
+        response.hangup()
+    elif outcome.move == "agent":
+        policy, settings = hotline().policy, hotline().settings
+        now = hotline().clock().astimezone(settings.timezone)
+        if policy.hours.is_staffed(now.time()) is False:  # nobody answers now: the pack says so
+            _voicemail(call, response)
+        else:
+            _operator(call, response)  # the agent number, or voicemail without one
+    elif outcome.move == "repeat" and outcome.candidates:
+        _listen(call, response, CHOOSE.format(choices=_choices(outcome)), "c")
+    elif outcome.move == "repeat" and (outcome.kb_id or outcome.ticket):
+        _menu(call, response, _said(outcome))  # an answer or a confirmation, heard again
+    else:  # a greeting, thanks, an acknowledgement, "不是这个", a question heard again
+        _listen(call, response, _said(outcome), "s")
 
 
 def render(call: Call, outcome: Outcome) -> VoiceResponse:
@@ -267,10 +293,9 @@ def render(call: Call, outcome: Outcome) -> VoiceResponse:
     elif outcome.action == "ask":
         _listen(call, response, _said(outcome), "s")
     elif outcome.action == "clarify":
-        choices = "；".join(
-            f"第{i}项，{c.question.rstrip('？?。')}" for i, c in enumerate(outcome.candidates or [], 1)
-        )
-        _listen(call, response, CHOOSE.format(choices=choices), "c")
+        _listen(call, response, CHOOSE.format(choices=_choices(outcome)), "c")
+    elif outcome.action == "move":
+        _render_move(call, response, outcome)
     elif outcome.action == "ticket" and outcome.ticket:
         again = NUMBER_AGAIN.format(digits=digits_aloud(outcome.ticket.number))
         _menu(call, response, _said(outcome) + (SMS_SENT if call.phone else "") + again)

@@ -283,7 +283,7 @@ def faq(hl: Hotline) -> str:
 
 def render(outcome: Outcome) -> str:
     """The WeChat text for an outcome, at most ``MAX_REPLY_BYTES`` bytes."""
-    if outcome.action == "clarify" and outcome.candidates:
+    if outcome.action in ("clarify", "move") and outcome.candidates:  # a list, or the list again
         lines = "\n".join(f"回复{i}：{c.question}" for i, c in enumerate(outcome.candidates, 1))
         text = f"您想咨询的是以下哪一项？\n{lines}\n如果都不是，请再详细描述一下您的问题。"
     elif outcome.action == "ask":

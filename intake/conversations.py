@@ -11,6 +11,9 @@ regulations count all of them (受理量, 即时办结, the one-time answer rate
 While the pipeline waits for the citizen (a clarify list, a question about the place) the matter's
 record is ``pending``; follow-ups in the same conversation belong to it. The citizen is told the number
 only where it helps (a dispatched matter) or when they ask for it.
+
+A conversation move (hello, thanks, that's all, a person please, say it again, that's not it:
+``intake.moves``) is no matter: it gets an ``Outcome`` with action ``move`` and no ticket record.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from intake.core.models import Conversation, InboundMessage, Ticket, TicketEvent
 from intake.core.tickets import create_ticket, find_ticket
 from intake.core.vocabulary import STAGES
 from intake.lookups import LookupGuard, guarded
+from intake.moves import Move, is_garbage, recognise, replies
 from intake.status import look_up, not_found_reply, parse_status_query
 from intake.triage import Context, Triage, emergency_step, format_due, ticket_step
 from kb.entries import Hit, SearchIndex
@@ -294,6 +298,12 @@ class Conversations:
                 return outcome
         if outcome is None and (query := parse_status_query(message.text)):
             return self._status(session, message, query.number, query.check, units)
+        if outcome is None and message.kind != "location":
+            # hello, thanks, that's all, a person please, say it again: about the conversation, no matter
+            if (move := recognise(ctx.match)) is not None:
+                return self._move(session, conv, message, row, move, state, now)
+            if is_garbage(ctx.match) and (said := self._garbage(session, conv, message, ctx, state)):
+                return said
         if outcome is None and state.get("awaiting") == "clarify":
             outcome = self._pick(ctx, state, index)
         recording = message.meta.get("recording_url")
@@ -308,6 +318,11 @@ class Conversations:
             outcome = ticket_step(triage, ctx)
             return self._record(session, conv, message, ctx, outcome, place=message.text)
         if outcome is None:
+            if state.get("awaiting") == "describe" and state.get("pending"):
+                # "不是这个": this message is the matter, in the citizen's own words
+                described = find_ticket(session, state["pending"])
+                if described is not None:
+                    described.text = ctx.text.display
             outcome = triage.run(ctx)
             if outcome.action == "ticket":
                 outcome = self._repeat(session, message, ctx) or outcome
@@ -322,6 +337,108 @@ class Conversations:
                                   basis=None)  # fmt: skip
         shared = state.get("location") if outcome.action == "ticket" else None
         return self._record(session, conv, message, ctx, outcome, place=shared)
+
+    # ------------------------------------------------------------ conversation moves
+
+    def _move(
+        self,
+        session: Session,
+        conv: Conversation,
+        message: Message,
+        row: InboundMessage,
+        move: Move,
+        state: dict[str, Any],
+        now: datetime,
+    ) -> Outcome:
+        """The reply to a conversation move (``intake.moves``): no ticket, no knowledge gap.
+
+        A matter still waiting for the citizen (the place, a choice) is never lost silently: a closer
+        says what becomes of it (it is recorded as abandoned), any other move asks for it again.
+        """
+        said = replies()
+        medium = "voice" if message.channel == "voice" else "text"
+        waiting = state.get("awaiting") if state.get("pending") else None
+        again = said["still_waiting"].get(waiting, "") if waiting else ""
+        kind = move.kind
+        if kind == "closing":
+            lead = said["closing_pending"].get(waiting, "") if waiting else ""
+            if waiting:
+                self._close(session, conv, now, "closed_by_citizen")
+            return Outcome(action="move", move=kind, reply=lead + said["closing"][medium])
+        if kind == "repeat":
+            return self._say_again(session, conv, row) or Outcome(
+                action="move", move=kind, reply=said["repeat_nothing"]
+            )
+        if kind == "not_it":
+            answered = find_ticket(session, state["last"]) if state.get("last") else None
+            if state.get("pending"):  # the next message is the matter, in the citizen's own words
+                conv.state = {"pending": state["pending"], "last": state["pending"], "awaiting": "describe"}
+            elif answered is not None and answered.disposition == "answered":
+                # for the office: the answer given did not help; the next message is a matter of its own
+                event = TicketEvent(kind="not_it", actor=f"{message.channel}:citizen", at=now)
+                answered.events.append(event)
+            return Outcome(action="move", move=kind, reply=said["not_it"])
+        if kind == "agent":
+            reply = said["agent"][medium]
+            if medium == "text":
+                reply += self._staffed_hours()
+            return Outcome(action="move", move=kind, reply=reply + again)
+        if waiting:  # a greeting, thanks or an acknowledgement while we wait for the citizen
+            return Outcome(action="move", move=kind, reply=said["while_waiting"][kind] + again)
+        reply = said[kind] if isinstance(said[kind], str) else said[kind][medium]
+        return Outcome(action="move", move=kind, reply=reply)
+
+    def _staffed_hours(self) -> str:
+        """When a person answers the hotline's phone, from the pack's ``hours`` (nothing when unknown)."""
+        hours, said = self.triage.policy.hours, replies()
+        if hours.always_staffed:
+            return said["staffed_always"]
+        if hours.staffed:
+            windows = "、".join(f"{start:%H:%M}-{end:%H:%M}" for start, end in hours.staffed)
+            return said["staffed_hours"].format(hours=windows)
+        return ""
+
+    def _say_again(self, session: Session, conv: Conversation, row: InboundMessage) -> Outcome | None:
+        """The last reply this conversation gave, as a ``repeat`` move (a list stays open as it was)."""
+        earlier = session.scalar(
+            select(InboundMessage.outcome)
+            .where(
+                InboundMessage.conversation_id == conv.id,
+                InboundMessage.id != row.id,
+                InboundMessage.status == "processed",
+            )
+            .order_by(InboundMessage.id.desc())
+            .limit(1)
+        )
+        if not earlier or not earlier.get("reply"):
+            return None
+        keep = ("reply", "candidates", "kb_id", "ticket", "spoken_reply")
+        return outcome_from_dict({k: earlier.get(k) for k in keep} | {"action": "move", "move": "repeat"})
+
+    def _garbage(
+        self, session: Session, conv: Conversation, message: Message, ctx: Context, state: dict[str, Any]
+    ) -> Outcome | None:
+        """Keyboard mash: asked to say it again, never held as a matter nor glued to the next message.
+
+        Nothing waiting: the pack's ``no_content`` decline, recorded as every contact is. A matter
+        waiting for the citizen: it keeps waiting, and the question is asked again. ``None`` when the
+        pack has no ``no_content`` rule (the pipeline then decides as before).
+        """
+        rule = next((r for r in self.triage.policy.declines if r.code == "no_content"), None)
+        waiting = state.get("awaiting") if state.get("pending") else None
+        if waiting:
+            said = replies()
+            reply = said["garbage"] + said["still_waiting"][waiting]
+            if waiting == "place":
+                return Outcome(action="ask", reply=reply)
+            if rule is None:
+                return None
+            return Outcome(action="decline", reply=reply, decline_reason="no_content", basis=rule.basis)
+        if rule is None:
+            return None
+        reply = rule.reply or ""
+        outcome = Outcome(action="decline", reply=reply, decline_reason="no_content", basis=rule.basis)
+        return self._record(session, conv, message, ctx, outcome, place=None)
 
     def _repeat(self, session: Session, message: Message, ctx: Context) -> Outcome | None:
         """A decline when the citizen raises again a matter already registered for them.

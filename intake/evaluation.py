@@ -154,3 +154,59 @@ def format_report(report: Report) -> str:
     if report.category_accuracy is not None:
         lines.append(f"category accuracy on accepted matters: {report.category_accuracy:.2f}")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- conversation moves (issue 16)
+
+
+def load_rows(path: Path) -> list[dict[str, Any]]:
+    """The labelled rows of a corpus file (``tests/data/corpus``), as written."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@dataclass
+class MovesReport:
+    """How ``intake.moves.recognise`` reads a labelled set's small talk and everything else."""
+
+    smalltalk: int = 0  # rows labelled smalltalk
+    recognised: int = 0  # of those, recognised as some move
+    right_kind: int = 0  # of those, as the labelled kind (the corpus's ``smalltalk`` type)
+    by_kind: dict[str, Counter] = field(default_factory=dict)  # labelled kind -> kinds recognised
+    others: int = 0  # rows that are not small talk
+    false_moves: int = 0  # of those, taken for a move
+    misses: list[tuple[str, str, str | None]] = field(default_factory=list)  # id, text, got
+    false: list[tuple[str, str, str]] = field(default_factory=list)  # id, text, kind taken for
+
+    def summary(self) -> str:
+        lines = [
+            f"small talk: {self.recognised} of {self.smalltalk} recognised as moves, "
+            f"{self.right_kind} as the labelled kind",
+            f"other rows: {self.false_moves} of {self.others} taken for moves",
+        ]
+        for kind, got in sorted(self.by_kind.items()):
+            lines.append(f"  {kind}: " + ", ".join(f"{k or 'none'} {n}" for k, n in got.most_common()))
+        return "\n".join(lines)
+
+
+def evaluate_moves(rows: Iterable[dict[str, Any]]) -> MovesReport:
+    """Run the move recogniser over labelled rows (texts normalised as the pipeline does)."""
+    from intake.core.text import normalize
+    from intake.moves import recognise
+
+    report = MovesReport()
+    for row in rows:
+        move = recognise(normalize(row["text"]).match)
+        got = move.kind if move else None
+        if row["action"] == "smalltalk":
+            report.smalltalk += 1
+            report.recognised += got is not None
+            report.right_kind += got == row.get("smalltalk")
+            report.by_kind.setdefault(row.get("smalltalk") or "?", Counter())[got] += 1
+            if got != row.get("smalltalk"):
+                report.misses.append((row["id"], row["text"], got))
+        else:
+            report.others += 1
+            if got is not None:
+                report.false_moves += 1
+                report.false.append((row["id"], row["text"], got))
+    return report

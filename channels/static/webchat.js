@@ -200,7 +200,8 @@
     closeOldChoices();
     var action = outcome.action;
     var div = bubble("bot", action);
-    if (action === "clarify" && outcome.candidates && outcome.candidates.length) {
+    // a clarify list, or the same list said again ("重复一遍", action "move")
+    if ((action === "clarify" || action === "move") && outcome.candidates && outcome.candidates.length) {
       showChoices(div, outcome.candidates);
     } else if (action === "transfer") {
       showEmergency(div, outcome);

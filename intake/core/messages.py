@@ -10,10 +10,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from intake.core.vocabulary import CATEGORIES
+from intake.core.vocabulary import CATEGORIES, MOVES
 
 CHANNELS = ("web", "sms", "voice", "wechat", "api")
-ACTIONS = ("answer", "clarify", "transfer", "redirect", "decline", "ticket", "ask", "status", "survey")
+ACTIONS = (
+    "answer", "clarify", "transfer", "redirect", "decline", "ticket", "ask", "status", "survey", "move",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class Outcome:
     due: str | None = None
     basis: str | None = None
     ticket: TicketInfo | None = None
+    # for action "move": which conversation move it answered (intake.core.vocabulary.MOVES)
+    move: str | None = None
     # not part of the public contract: what channels need to render the reply well
     unit_name: str | None = None
     spoken_reply: str | None = None
@@ -78,6 +82,8 @@ class Outcome:
             raise ValueError(f"unknown action {self.action!r}")
         if self.category is not None and self.category not in CATEGORIES:
             raise ValueError(f"unknown category {self.category!r}")
+        if (self.move is None) != (self.action != "move") or (self.move and self.move not in MOVES):
+            raise ValueError(f"action {self.action!r} with move {self.move!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """The outcome as the JSON contract: all keys present, ``None`` where not applicable."""

@@ -15,6 +15,9 @@ DECLINE_CODES = (
     "no_content", "incomplete", "anonymous_rights",
 )  # fmt: skip
 
+# Conversation moves (``intake.moves``): about the conversation itself, never a matter or a ticket
+MOVES = ("greeting", "thanks", "closing", "ack", "agent", "repeat", "not_it")
+
 # A ticket's stage as the citizen's status look-up says it
 STAGES = {
     "registered": "已登记",

@@ -345,7 +345,8 @@ def test_a_sender_over_the_rate_limit_gets_no_reply_and_nothing_is_stored(sms_ho
     for _ in range(3):
         assert phone.send("你好") != []
     assert phone.send(STREET_LIGHT) == []
-    assert count(sms_hotline, InboundMessage) == 3 and len(tickets(sms_hotline)) == 3
+    assert count(sms_hotline, InboundMessage) == 3
+    assert tickets(sms_hotline) == []  # a greeting is a conversation move, no matter (issue 16)
     assert Phone(phone.client, "+8613800000003").send("你好") != []  # others are not held up
 
 
@@ -419,3 +420,30 @@ def test_outbox_sms_go_through_twilio_in_at_most_two_segments_each(sms_hotline, 
         assert segments[texts.index(LOST_CARD)] == 2  # a paged answer fills both segments
     finally:
         api.close()
+
+
+# ---------------------------------------------------------------- conversation moves (issue 16)
+
+
+def test_thanks_no_more_by_sms_is_a_polite_close_with_no_ticket(phone, sms_hotline):
+    phone.text(LOST_CARD)
+    reply = phone.text("谢谢，没有了")
+    assert reply == "不客气，感谢您的来信，再见。"
+    assert [t.disposition for t in tickets(sms_hotline)] == ["answered"]
+
+
+def test_hello_hello_by_sms_is_greeted_and_garbage_is_not_glued_to_the_complaint(phone, sms_hotline):
+    assert phone.text("喂喂喂") == "您好，这里是12345热线，请问有什么可以帮您？"
+    assert tickets(sms_hotline) == []
+    assert "什么地方" not in phone.text("asdkjh qwe 啊啊啊 ;;;; zzz")
+    reply = phone.text(STREET_LIGHT)
+    garbage, complaint = tickets(sms_hotline)
+    assert garbage.disposition == "declined"
+    assert complaint.text == STREET_LIGHT and complaint.disposition == "dispatched"
+    assert reply.startswith(f"工单号：{complaint.number}")
+
+
+def test_asking_for_a_person_by_sms_does_not_claim_a_transfer(phone, sms_hotline):
+    reply = phone.text("转人工")
+    assert "正在为您转接" not in reply and "12345" in reply and ucs2_segments(reply) <= 2
+    assert tickets(sms_hotline) == []

@@ -655,3 +655,79 @@ def test_a_caller_over_the_rate_limit_is_told_politely_and_hung_up_on(make_phone
     assert verbs(Caller(client).call()) == ["Gather", "Redirect"]
     twiml = Caller(client).call()
     assert verbs(twiml) == ["Say", "Hangup"] and "频繁" in said(twiml)
+
+
+# ---------------------------------------------------------------- conversation moves (issue 16)
+
+
+def test_a_closer_after_an_answer_ends_the_call_politely_with_no_ticket(phone, caller, twilio_api):
+    caller.call()
+    caller.say("社保卡丢了怎么补办")
+    caller.press("2")  # another matter: the caller speaks again
+    twiml = caller.say("谢谢，没有了")
+    assert verbs(twiml) == ["Say", "Hangup"]
+    assert said(twiml) == "不客气，感谢您的来电，再见。"
+    assert "工单号" not in said(twiml) and "短信" not in said(twiml)
+    assert [t.disposition for t in tickets(phone)] == ["answered"] and outbox(phone) == []
+    caller.hang_up()
+    assert [t.disposition for t in tickets(phone)] == ["answered"]
+
+
+def test_hello_hello_is_greeted_and_listened_to(phone, caller):
+    caller.call()
+    twiml = caller.say("喂喂喂")
+    assert verbs(twiml) == ["Gather", "Redirect"]
+    assert twiml.find("Gather").get("input") == "speech dtmf"
+    assert "请问有什么可以帮您" in said(twiml) and tickets(phone) == []
+    caller.say(MATTER)  # the matter that follows is the matter
+    caller.say(PLACE)
+    [ticket] = tickets(phone)
+    assert ticket.text.startswith(MATTER) and ticket.disposition == "dispatched"
+
+
+def test_a_closer_while_the_place_is_awaited_says_so_and_hangs_up(phone, caller):
+    caller.call()
+    caller.say(MATTER)
+    twiml = caller.say("没有了 再见")
+    assert verbs(twiml) == ["Say", "Hangup"]
+    assert "缺少发生地点" in said(twiml) and said(twiml).endswith("感谢您的来电，再见。")
+    [ticket] = tickets(phone)
+    assert ticket.disposition == "abandoned"
+
+
+def test_asking_for_a_person_by_voice_dials_the_agent(phone, caller):
+    caller.call()
+    twiml = caller.say("转人工")
+    assert verbs(twiml) == ["Say", "Dial"] and dialled(twiml) == [AGENT]
+    assert tickets(phone) == []
+
+
+def test_asking_for_a_person_without_an_agent_number_leaves_a_voice_message(make_phone):
+    hotline = make_phone(HOTLINE_AGENT_NUMBER="")
+    caller = Caller(create_app({"hotline": hotline, "TESTING": True}).test_client())
+    caller.call()
+    twiml = caller.say("我要找人工")
+    assert verbs(twiml) == ["Say", "Record", "Say", "Hangup"]
+    assert "转接" not in said(twiml)  # no transfer is claimed: there is nobody to put through to
+    assert tickets(hotline) == []
+
+
+def test_say_it_again_repeats_the_question_being_asked(phone, caller):
+    caller.call()
+    asked = caller.say(MATTER)
+    again = caller.say("再说一遍")
+    assert said(again) == said(asked) and verbs(again) == ["Gather", "Redirect"]
+    caller.say(PLACE)  # the matter still waits for its place, and gets it
+    [ticket] = tickets(phone)
+    assert ticket.disposition == "dispatched" and ticket.location == PLACE
+
+
+def test_asking_for_a_person_after_staffed_hours_ended_leaves_a_voice_message(
+    make_phone, clock, wengyuan_office_hours
+):
+    clock.now = datetime(2026, 11, 23, 11, 59, tzinfo=TZ)
+    caller = Caller(create_app({"hotline": make_phone(HOTLINE_POLICY=wengyuan_office_hours)}).test_client())
+    caller.call()  # staffed: the IVR answers
+    clock.now = datetime(2026, 11, 23, 12, 1, tzinfo=TZ)  # lunch: nobody at the phones
+    twiml = caller.say("转人工")
+    assert verbs(twiml) == ["Say", "Record", "Say", "Hangup"] and dialled(twiml) == []

@@ -629,3 +629,28 @@ def test_safe_mode_without_an_app_id_stops_start_up_rather_than_guess(tmp_path):
     env = {"HOTLINE_INSTANCE_PATH": str(tmp_path), "WECHAT_TOKEN": "t", "WECHAT_ENCODING_AES_KEY": "k" * 43}
     with pytest.raises(ConfigError, match="safe mode needs WECHAT_APP_ID"):
         Settings.from_env(env)
+
+
+# ------------------------------------------------------------------ conversation moves (issue 16)
+
+
+def test_a_wechat_closer_after_an_answer_makes_no_ticket(account):
+    account.say(EXAMPLES["answer"])
+    assert account.say("谢谢，没有了") == "不客气，感谢您的来信，再见。"
+    assert only_ticket(account.hotline).disposition == "answered"
+
+
+def test_a_wechat_greeting_then_the_list_said_again(account):
+    assert account.say("在吗") == "您好，这里是12345热线，请问有什么可以帮您？"
+    listed = account.say("公积金")
+    assert account.say("重复一遍") == listed
+    assert count(account.hotline, Ticket) == 1  # the list's matter, still waiting for a choice
+
+
+def test_wechat_garbage_then_a_complaint_are_two_matters_each_with_its_own_text(account):
+    account.say("asdkjh qwe 啊啊啊 ;;;; zzz")
+    reply = account.say(EXAMPLES["ticket"])
+    assert "工单号" in reply
+    with account.hotline.db.session() as session:
+        texts = [(t.text, t.disposition) for t in session.scalars(select(Ticket).order_by(Ticket.id))]
+    assert texts == [("asdkjh qwe 啊啊啊 ;;;; zzz", "declined"), (EXAMPLES["ticket"], "dispatched")]
