@@ -2,8 +2,10 @@
 what is true (issue 17).
 
 A message the pipeline stored and then failed on is kept (``inbound_messages.status = 'failed'``), so
-the citizen may be told it was recorded; any other failure (the database down before the message was
-stored) must not say so. Twilio gets TwiML (an HTTP 500 would give the texter nothing, and the caller a
+the citizen may be told it was recorded; a message that arrived while the database was down is kept in
+the spool (``intake.spool``) and the citizen is told it will be handled when the system is back, with
+the reply by SMS or WeChat where the medium carries one; any other failure (the spool could not keep it
+either) must not say either. Twilio gets TwiML (an HTTP 500 would give the texter nothing, and the caller a
 recorded error), WeChat ``success`` (it retries a failed push three times; a retry that finds the
 database back gets the answer), the APIs JSON, and pages a short Chinese page.
 """
@@ -18,6 +20,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from intake.conversations import NotProcessed
+from intake.spool import Spooled
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,10 @@ EMERGENCY = "紧急情况请直接拨打110、119、120。"
 KEPT = "您的消息已收到并记录，系统暂时没能处理，工作人员会尽快处理。" + EMERGENCY
 NOT_KEPT = "系统暂时出现故障，您的消息没有保存成功，请稍后再发送一次。" + EMERGENCY
 FAILED = "系统暂时出现故障，请稍后再试。"
+# kept in the spool: handled once the database is back (the reply follows by SMS or WeChat when a
+# sender is configured; the reply does not promise it)
+SPOOLED = "系统暂时繁忙，您的消息已收到并保存，系统恢复后会自动处理。" + EMERGENCY
+SPOOLED_CHAT = "系统暂时繁忙，您的消息已收到并保存，系统恢复后会自动登记处理。" + EMERGENCY
 
 
 def install(app: Flask) -> None:
@@ -34,15 +41,17 @@ def install(app: Flask) -> None:
 def server_error(exc: Any) -> Any:
     original = getattr(exc, "original_exception", None) or exc
     kept = isinstance(original, NotProcessed)
+    spooled = isinstance(original, Spooled)
     path = request.path
     if path.startswith("/sms"):
         reply = MessagingResponse()
-        reply.message(KEPT if kept else NOT_KEPT)
+        reply.message(SPOOLED if spooled else KEPT if kept else NOT_KEPT)
         return Response(str(reply), status=200, mimetype="text/xml")
     if path.startswith("/voice"):
         reply = VoiceResponse()
         reply.say(
-            ("您的来电已记录，" if kept else "")
+            ("您说的内容已记录，系统恢复后会自动处理。" if spooled else "")
+            + ("您的来电已记录，" if kept else "")
             + "系统暂时出现故障，请稍后再拨打。紧急情况请直接拨打一一零、一一九、一二零。",
             language="zh-CN",
         )
@@ -50,9 +59,19 @@ def server_error(exc: Any) -> Any:
         return Response(str(reply), status=200, mimetype="text/xml")
     if path.startswith("/wechat"):
         return Response("success", status=200, mimetype="text/plain")
+    if path == "/api/v1/messages" and spooled:
+        # 503: try again later; the same message_id then gets the reply the replay stored
+        return jsonify(error=SPOOLED_CHAT, kept=True, message_id=_spooled_id(original)), 503
     if path == "/api/v1/messages":
         return jsonify(error=KEPT if kept else NOT_KEPT), 500
+
     if path.startswith("/api/") or request.is_json:
         return jsonify(error=FAILED), 500
     page = f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>出错了</title><p>{FAILED}</p>'
     return Response(page, status=500, mimetype="text/html")
+
+
+def _spooled_id(error: Spooled) -> str:
+    """The id a client sends again to get the stored reply: its own, else the spool's."""
+    sent = (request.get_json(silent=True) or {}).get("message_id") if request.is_json else None
+    return sent if isinstance(sent, str) and sent else f"spool:{error.ref}"

@@ -40,15 +40,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels.errors import KEPT, NOT_KEPT
+from channels.errors import KEPT, NOT_KEPT, SPOOLED
 from channels.security import hotline, sender_allowed, twilio_signed
 from intake.conversations import NotProcessed
+from intake.core.db import database_unavailable
 from intake.core.messages import Message, Outcome
 from intake.core.models import ChannelEvent, InboundMessage, OutboxMessage
 from intake.core.preferences import CONFIRMATIONS, Command, apply_command, preference_command
 from intake.core.privacy import mask_phone
 from intake.core.text import normalize
 from intake.hotline import Hotline
+from intake.spool import Spooled
 from kb.answer_forms import PER_SEGMENT, SmsPage, sms_page, sms_units
 
 log = logging.getLogger(__name__)
@@ -277,18 +279,25 @@ def incoming() -> Response | tuple[str, int]:
     if not sender_allowed(CHANNEL, sender):
         return _twiml(None)
     replies = SmsReplies(hotline())
-    earlier = replies.reply_for(sid)
-    if earlier is not None:
-        return _twiml(earlier)  # a retried webhook: the same reply, nothing done twice
-
     message = _message(form, sid, sender)
-    body = _handle_here(replies, message, form.get("OptOutType", "").strip().upper())
+    try:
+        earlier = replies.reply_for(sid)
+        if earlier is not None:
+            return _twiml(earlier)  # a retried webhook: the same reply, nothing done twice
+        body = _handle_here(replies, message, form.get("OptOutType", "").strip().upper())
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        body = None  # the database is down: the pipeline's spool keeps the message
     if body is None:
         try:
             outcome = hotline().handle(message)
         except NotProcessed:  # the message is kept, marked failed: the citizen may be told so
             log.exception("sms %s from %s failed", sid, mask_phone(sender))
             return _twiml(KEPT)
+        except Spooled:  # the database is down; the worker replays it and texts the reply
+            log.warning("sms %s from %s kept in the spool", sid, mask_phone(sender))
+            return _twiml(SPOOLED)
         except Exception:  # not stored (the database is down): the reply must not say it was
             log.exception("sms %s from %s could not be stored", sid, mask_phone(sender))
             return _twiml(NOT_KEPT)

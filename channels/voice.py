@@ -31,15 +31,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
 from channels.security import hotline, sender_allowed, twilio_signed
 from channels.twiml import as_response, digits_aloud, gather, say, sayable, spell_numbers
 from intake.core.messages import Message, Outcome
-from intake.core.models import ChannelEvent
 from intake.core.privacy import mask_phone
+from intake.spool import Spooled
 from intake.status import parse_status_query
 from kb.answer_forms import spoken
 
@@ -86,6 +85,9 @@ RECORDED = "您的留言已经登记。"
 PLACE_IN_RECORDING = "地点等详情见录音"
 TRANSFER_FAILED = "转接没有成功，请挂机后直接拨打{line}。"
 TOO_MANY = "您的来电过于频繁，请稍后再拨。感谢您的理解，再见。"
+KEPT_FOR_LATER = (
+    "您说的内容已经记录。系统暂时繁忙，恢复后会自动处理。紧急情况请直接拨打{lines}。感谢您的来电，再见。"
+)
 SORRY = "抱歉，系统出现故障。"
 SORRY_LOST = "抱歉，系统出现故障，您的留言没有保存成功，请稍后再拨。"
 
@@ -339,6 +341,13 @@ def step(fallback: Callable[[Call, VoiceResponse], None]) -> Callable[[Callable[
                 return view(call)
             except HTTPException:
                 raise
+            except Spooled:  # the database is down; what the caller said is kept for the worker
+                log.warning("voice step %s of call %s kept in the spool", request.path, call.sid)
+                response = VoiceResponse()
+                lines = dict.fromkeys(e.number for e in hotline().policy.emergency_lines)
+                say(response, KEPT_FOR_LATER.format(lines="、".join(digits_aloud(n) for n in lines)))
+                response.hangup()
+                return as_response(response)
             except Exception:
                 log.exception("voice step %s failed for call %s", request.path, call.sid)
                 response = VoiceResponse()
@@ -556,16 +565,11 @@ def status() -> tuple[str, int]:
     call = current_call()
     call_status = request.form.get("CallStatus", "").strip()[:32] or "unknown"
     data = {k: request.form[k] for k in ("CallStatus", "CallDuration", "Direction") if k in request.form}
-    with hotline().db.session() as session:
-        event = ChannelEvent(channel="voice", ref=call.sid, kind=f"status:{call_status}", data=data,
-                             at=hotline().clock())  # fmt: skip
-        session.add(event)
-        try:
-            session.commit()
-        except IntegrityError:  # a callback Twilio retried: recorded already
-            return "", 204
+    if not hotline().record_once("voice", call.sid, f"status:{call_status}", data):
+        return "", 204  # a callback Twilio retried: recorded already
     if call_status == "completed":
-        number = hotline().intake.abandon("voice", call.sender, reason="hung_up")
+        # only this call's conversation: the report may come after the same number called again
+        number = hotline().intake.abandon("voice", call.sender, reason="hung_up", session_ref=call.sid)
         if number:
             log.info(
                 "call %s from %s hung up: matter %s abandoned", call.sid, mask_phone(call.sender), number

@@ -52,6 +52,7 @@ from intake.core.messages import Message, Outcome
 from intake.core.outbox import Sender
 from intake.core.privacy import mask_phone
 from intake.hotline import Hotline
+from intake.spool import Spooled
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ BUSY = "您发送消息过于频繁，请稍后再试。"
 UNHEARD = "抱歉，这条语音没能识别出文字。请直接发送文字，说明您要咨询、求助或反映的事项。"
 UNSUPPORTED = "抱歉，暂时只能处理文字、语音和位置消息。请用文字说明您要咨询、求助或反映的事项。"
 FAILED = "抱歉，系统暂时没能处理您的消息，请稍后再发送一次。"
+SPOOLED = "系统暂时繁忙，您的消息已收到并保存，系统恢复后会自动处理。"
 SEND_PLACE = "您也可以点击输入框旁的“+”，选择“位置”发送地点。"
 LOOKUP = (
     "查询办理进度，请发送“查询”加工单号，例如：查询 2611230001。\n"
@@ -343,10 +345,14 @@ class Replies:
         wait([work.future], timeout=budget)
         with work.lock:
             work.waiting -= 1
-            if work.future.done() and not work.handed_off:
-                work.replied = True
-                return self._text(work.future)
-        return None  # the callback hands it to the outbox once no request waits for it
+            if not work.future.done() or work.handed_off:
+                return None  # the callback hands it to the outbox once no request waits for it
+            work.replied = True
+        text = self._text(work.future)
+        # a retry on another worker after that worker's late answer went out: say nothing more
+        if text is not None and not self.hotline.claim_reply("wechat", key, "passive"):
+            return None
+        return text
 
     def _finished(self, work: _Work, message: Message) -> None:
         with work.lock:
@@ -358,6 +364,9 @@ class Replies:
         if text is None:
             return
         try:
+            # a retry on another worker may have been answered passively meanwhile
+            if not self.hotline.claim_reply("wechat", message.channel_msg_id or "", "late"):
+                return
             self._send_late(message, text)
         except Exception:  # a pool thread has nobody to report to
             log.exception("wechat: late answer to %s could not be queued", mask_phone(message.sender))
@@ -367,6 +376,8 @@ class Replies:
         error = future.exception()
         if isinstance(error, InProgress):  # another worker has this message: it, or its outbox, answers
             return None
+        if isinstance(error, Spooled):  # the database is down; the worker answers once it is back
+            return SPOOLED
         if error is not None:  # the message is stored as failed; intake logged why
             return FAILED
         return render(future.result())

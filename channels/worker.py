@@ -1,4 +1,5 @@
-"""`hotline worker`: the background jobs — the outbox, silent conversations, survey time-outs, hand-offs.
+"""`hotline worker`: the background jobs — messages kept during an outage, the outbox, silent chats,
+survey time-outs, hand-offs.
 
 Every job is a function of the hotline that claims its own work in the database (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL), so any number of workers on any number of machines can run side by side:
@@ -43,6 +44,7 @@ class Worker:
     def __post_init__(self) -> None:
         if not self.jobs:
             self.jobs = {
+                "spool": self.hotline.replay_spool,
                 "outbox": lambda: self.hotline.outbox.deliver_due(self.senders).total,
                 "sweep": self.hotline.intake.sweep,
                 "surveys": self._expire_surveys,
@@ -89,7 +91,8 @@ class Worker:
 @click.option("--interval", default=5.0, show_default=True, help="Seconds to rest when idle.")
 @click.pass_obj
 def worker_command(hotline_factory: Callable[[], Hotline], once: bool, interval: float) -> None:
-    """Run the background jobs: outbox, chats, surveys, hand-offs, reminders, cards, call-backs, knowledge."""
+    """Run the background jobs: spool, outbox, chats, surveys, hand-offs, reminders, cards, call-backs,
+    knowledge."""
     hotline = hotline_factory()
     senders = build_senders(hotline.settings)
     missing = {"sms", "wechat"} - set(senders)

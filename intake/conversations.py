@@ -168,15 +168,28 @@ class Conversations:
                 session.commit()
             raise NotProcessed(stored) from exc
 
-    def abandon(self, channel: str, sender: str, reason: str = "left") -> str | None:
+    def abandon(
+        self, channel: str, sender: str, reason: str = "left", *, session_ref: str | None = None
+    ) -> str | None:
         """Close the sender's open conversation; a matter still pending becomes ``abandoned``.
 
         Channels call this when the citizen leaves (a call hung up); ``sweep`` does it for chats that
-        went silent. Returns the number of the abandoned ticket, if any.
+        went silent. With ``session_ref`` (a call's id, whose messages are stored as ``{ref}:…``) only
+        a conversation that call took part in is closed: a late hang-up report of an earlier call
+        leaves the caller's next call alone. Returns the number of the abandoned ticket, if any.
         """
         now = self.clock()
         with self.db.session() as session:
             conv = self._open_conversation(session, channel, sender)
+            if conv is not None and session_ref is not None:
+                last = session.scalar(
+                    select(InboundMessage.channel_msg_id)
+                    .where(InboundMessage.conversation_id == conv.id)
+                    .order_by(InboundMessage.id.desc())
+                    .limit(1)
+                )
+                if not (last or "").startswith(f"{session_ref}:"):
+                    conv = None  # another call's conversation
             number = self._close(session, conv, now, reason) if conv else None
             session.commit()
             return number

@@ -6,6 +6,8 @@ The web app and the CLI both build a ``Hotline`` and call the same methods, so a
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -16,11 +18,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from intake.conversations import Conversations
+from intake import events, spool
+from intake.conversations import Conversations, NotProcessed
 from intake.core.config import Settings
-from intake.core.db import Database
+from intake.core.db import Database, database_unavailable
 from intake.core.messages import Message, Outcome
+from intake.core.models import InboundMessage
 from intake.core.outbox import Outbox
+from intake.core.preferences import apply_command, preference_command
+from intake.core.privacy import mask_phone
 from intake.core.text import normalize
 from intake.lookups import LookupGuard, guarded
 from intake.status import TicketStatus, look_up
@@ -36,7 +42,12 @@ from routing.surveys import Surveys
 from routing.units import UnitCatalogue
 from routing.workdays import WorkdayCalendar
 
+log = logging.getLogger(__name__)
+
 UNIT_CACHE_SECONDS = 60.0
+_PHONE = re.compile(r"^\+?\d{5,15}$")
+# a kept message's late reply goes out where the medium can carry one: the phone's by SMS
+LATE_REPLY_CHANNEL = {"sms": "sms", "voice": "sms", "wechat": "wechat"}
 
 
 def _cosine(encoder: Encoder) -> Callable[[str, str], float]:
@@ -91,6 +102,10 @@ class Hotline:
         self.surveys.listen()
         # wrong status checks counted per number and asker, in Redis when set (all workers share them)
         self.lookups = LookupGuard(settings.redis_url, namespace=f"{settings.instance_path}:lookup")
+        # messages that arrive while the database is down (shared through Redis when set)
+        self.spool = spool.open_spool(
+            settings.instance_path, settings.redis_url, namespace=f"{settings.instance_path}:spool"
+        )
         self.intake = Conversations(
             self.db, self.triage, self.kb, self.units, clock=self.clock, similarity=_cosine(encoder),
             surveys=self.surveys, lookups=self.lookups,
@@ -142,8 +157,77 @@ class Hotline:
         ]
 
     def handle(self, message: Message) -> Outcome:
-        """Run ``message`` through the full pipeline, with storage and conversation state."""
-        return self.intake.handle(message)
+        """Run ``message`` through the full pipeline, with storage and conversation state.
+
+        When the database cannot be reached the message is kept in the spool and ``Spooled`` raised,
+        so the channel can say it was kept; if the spool cannot keep it either, the database's error
+        stands and the channel says it was not.
+        """
+        try:
+            return self.intake.handle(message)
+        except NotProcessed:
+            raise  # stored, then failed: it is in the database
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            kept = spool.prepare(message, self.clock())
+            self.spool.put(kept)
+            log.warning(
+                "database unavailable: message from %s on %s kept in the spool as %s",
+                mask_phone(message.sender), message.channel, kept.ref,
+            )  # fmt: skip
+            raise spool.Spooled(kept.ref) from exc
+
+    def record_once(self, channel: str, ref: str, kind: str, data: dict[str, Any] | None = None) -> bool:
+        """Record a platform's callback once; ``False`` for a retry of one recorded already."""
+        return events.record_once(self.db, self.clock(), channel, ref, kind, data)
+
+    def claim_reply(self, channel: str, message_id: str, how: str) -> bool:
+        """Whether this worker may answer ``message_id`` ``how`` (``passive`` or ``late``)."""
+        return events.claim_reply(self.db, self.clock, channel, message_id, how)
+
+    def replay_spool(self, limit: int = 100) -> int:
+        """Put the messages kept during an outage through the pipeline (the worker's ``spool`` job)."""
+        return spool.replay(self.spool, self._replay_one, self._reply_late, database_unavailable, limit)
+
+    def _replay_one(self, message: Message) -> Outcome | str:
+        """The pipeline's outcome for a kept message; an SMS preference command (退订, TD…) is applied
+        as the SMS channel would have applied it, and its confirmation is the reply."""
+        command = preference_command(message.text) if message.channel == "sms" else None
+        if command is None:
+            return self.intake.handle(message)
+        with self.db.session() as session:
+            session.add(
+                InboundMessage(
+                    channel=message.channel, channel_msg_id=message.channel_msg_id, sender=message.sender,
+                    text=message.text, received_at=message.received_at, status="processed",
+                )
+            )  # fmt: skip
+            reply = apply_command(session, command, message.channel, message.sender, self.clock())
+            session.commit()
+        return reply
+
+    def _reply_late(self, kept: spool.Kept, result: Outcome | str) -> None:
+        """Owe the citizen the reply they could not get while the database was down.
+
+        Keyed by the platform's message id: a message kept twice (WeChat retried it during the outage)
+        is answered once.
+        """
+        message = kept.message
+        channel = LATE_REPLY_CHANNEL.get(message.channel)
+        if channel is None or (channel == "sms" and not _PHONE.match(message.sender)):
+            return  # web chat and API clients read it by sending the message again with its id
+        reply = result if isinstance(result, str) else result.reply
+        ticket = None if isinstance(result, str) or result.ticket is None else result.ticket.number
+        if not reply:
+            return
+        with self.db.session() as session:
+            self.outbox.enqueue(
+                session, key=f"late:{message.channel}:{message.channel_msg_id}", channel=channel,
+                recipient=message.sender, body=f"【12345热线】{reply}" if channel == "sms" else reply,
+                ticket_number=ticket,
+            )  # fmt: skip
+            session.commit()
 
     def ticket_status(
         self,

@@ -53,7 +53,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     ),
     "HOTLINE_PUBLIC_URL": (
         "unset",
-        "The address the platforms call us at, e.g. `https://12345.example.gov.cn`: Twilio signs this URL.",
+        "The address the platforms call us at, e.g. `https://12345.example.gov.cn`: Twilio signs this URL; "
+        "required once `TWILIO_AUTH_TOKEN`, `WECHAT_TOKEN` or `WECHAT_APP_SECRET` is set.",
     ),
     "HOTLINE_TRUST_PROXY": (
         "0",
@@ -148,6 +149,14 @@ def _channel_values(env: Mapping[str, str]) -> dict[str, object]:
         raise ConfigError("HOTLINE_SMS_PROVIDER", f"twilio needs {', '.join(needs)}")
     if _aes_key(env) and not (get("WECHAT_APP_ID") and get("WECHAT_TOKEN")):
         raise ConfigError("WECHAT_ENCODING_AES_KEY", "safe mode needs WECHAT_APP_ID and WECHAT_TOKEN too")
+    signing = [name for name in ("TWILIO_AUTH_TOKEN", "WECHAT_TOKEN", "WECHAT_APP_SECRET") if get(name)]
+    if signing and not get("HOTLINE_PUBLIC_URL"):
+        # Twilio signs the URL it called; rebuilt from the request, it would trust the client's Host
+        raise ConfigError(
+            "HOTLINE_PUBLIC_URL",
+            f"must be set when {', '.join(signing)} is set: the address the platforms call, "
+            "e.g. https://12345.example.gov.cn",
+        )
     return {
         "public_url": _url(env, "HOTLINE_PUBLIC_URL"),
         "trust_proxy": int(trust),

@@ -126,3 +126,20 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an error it was raised from, means the database could not be reached.
+
+    Connection refused, a dropped connection, a pool that timed out, SQLite's file locked or missing:
+    what a replay later can mend. A constraint or a bad value is a bug and is not counted.
+    """
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from app import create_app
-from channels.errors import KEPT, NOT_KEPT
+from channels.errors import KEPT, NOT_KEPT, SPOOLED, SPOOLED_CHAT
 from intake.conversations import Conversations
 from intake.core.models import InboundMessage
 from tests.channels.test_sms import Phone, twiml_messages
@@ -30,30 +30,51 @@ def failing_app(sms_hotline):  # noqa: F811
     return app
 
 
-@pytest.mark.parametrize(
-    "breaks, expected, stored",
-    [(database_down, NOT_KEPT, False), (pipeline_fails, KEPT, True)],
-    ids=["database-down-before-storing", "stored-then-failed"],
-)
-def test_the_json_api_says_recorded_only_when_it_was(
-    failing_app, sms_hotline, monkeypatch, breaks, expected, stored
-):  # noqa: F811
-    target = "_store" if breaks is database_down else "_process"
-    monkeypatch.setattr(Conversations, target, breaks)
+def test_the_json_api_says_recorded_when_it_was_stored_then_failed(failing_app, sms_hotline, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(Conversations, "_process", pipeline_fails)
     response = failing_app.test_client().post(
         "/api/v1/messages", json={"channel": "web", "sender": "web-err", "text": "路灯坏了"}
     )
-    assert response.status_code == 500 and response.json == {"error": expected}
+    assert response.status_code == 500 and response.json == {"error": KEPT}
     with sms_hotline.db.session() as session:
-        rows = session.scalars(select(InboundMessage)).all()
-    assert [r.status for r in rows] == (["failed"] if stored else [])
+        assert [r.status for r in session.scalars(select(InboundMessage))] == ["failed"]
 
 
-def test_sms_during_an_outage_gets_twiml_that_says_it_was_not_saved(failing_app, monkeypatch):
+def test_during_an_outage_the_json_api_says_kept_and_gives_the_id_to_ask_again_with(
+    failing_app, sms_hotline, monkeypatch
+):  # noqa: F811
+    monkeypatch.setattr(Conversations, "_store", database_down)
+    client = failing_app.test_client()
+    response = client.post(
+        "/api/v1/messages", json={"channel": "web", "sender": "web-err", "text": "路灯坏了"}
+    )
+    assert response.status_code == 503
+    assert response.json["error"] == SPOOLED_CHAT and response.json["kept"] is True
+    assert response.json["message_id"].startswith("spool:")
+    mine = {"channel": "api", "sender": "app-1", "text": "路灯坏了", "message_id": "m-7"}
+    assert client.post("/api/v1/messages", json=mine).json["message_id"] == "m-7"
+    assert sms_hotline.spool.count() == 2
+
+
+def test_when_the_spool_cannot_keep_it_either_the_reply_says_it_was_not_saved(
+    failing_app, sms_hotline, monkeypatch
+):  # noqa: F811
+    monkeypatch.setattr(Conversations, "_store", database_down)
+    sms_hotline.settings.instance_path.mkdir(parents=True, exist_ok=True)
+    (sms_hotline.settings.instance_path / "spool").write_text("a file where the folder should be")
+    response = failing_app.test_client().post(
+        "/api/v1/messages", json={"channel": "web", "sender": "web-err", "text": "路灯坏了"}
+    )
+    assert response.status_code == 500 and response.json == {"error": NOT_KEPT}
+    assert Phone(failing_app.test_client()).send("路灯坏了") == [NOT_KEPT]
+
+
+def test_sms_during_an_outage_gets_twiml_that_says_it_was_kept(failing_app, sms_hotline, monkeypatch):  # noqa: F811
     monkeypatch.setattr(Conversations, "_store", database_down)
     response = Phone(failing_app.test_client()).post(Phone(None).params("路灯坏了"))
     assert response.status_code == 200
-    assert twiml_messages(response) == [NOT_KEPT]
+    assert twiml_messages(response) == [SPOOLED]
+    assert sms_hotline.spool.count() == 1
 
 
 def test_a_page_that_fails_answers_in_chinese_without_a_traceback(failing_app, monkeypatch):

@@ -25,7 +25,8 @@ def wechat_api():
 
 
 def channel_settings(tmp_path, **env: str) -> Settings:
-    return Settings.from_env({"HOTLINE_INSTANCE_PATH": str(tmp_path), **env})
+    base = {"HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_PUBLIC_URL": "https://12345.example.gov.cn"}
+    return Settings.from_env(base | env)
 
 
 def test_twilio_sms_posts_to_the_messages_api_with_our_number(tmp_path, twilio_api):

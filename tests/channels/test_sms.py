@@ -396,6 +396,7 @@ def test_outbox_sms_go_through_twilio_in_at_most_two_segments_each(sms_hotline, 
             "HOTLINE_INSTANCE_PATH": str(tmp_path),
             "TWILIO_ACCOUNT_SID": "AC123",
             "TWILIO_AUTH_TOKEN": TOKEN,
+            "HOTLINE_PUBLIC_URL": "http://localhost",
             "TWILIO_FROM_NUMBER": OUR_NUMBER,
             "TWILIO_API_BASE_URL": api.url,
         }

@@ -160,6 +160,7 @@ def make_phone(settings, clock, twilio_api, tmp_path):
             "HOTLINE_INSTANCE_PATH": str(settings.instance_path),
             "TWILIO_ACCOUNT_SID": ACCOUNT,
             "TWILIO_AUTH_TOKEN": TOKEN,
+            "HOTLINE_PUBLIC_URL": "http://localhost",
             "TWILIO_FROM_NUMBER": OUR_NUMBER,
             "TWILIO_API_BASE_URL": twilio_api.url,
             "HOTLINE_AGENT_NUMBER": AGENT,
@@ -221,7 +222,7 @@ def test_the_welcome_asks_in_mandarin_for_speech_or_keys(caller):
     assert verbs(twiml) == ["Gather", "Redirect"]
     gather = twiml.find("Gather")
     assert gather.get("input") == "speech dtmf" and gather.get("language") == "cmn-Hans-CN"
-    assert gather.get("action").startswith("/voice/listen?")
+    assert gather.get("action").startswith("http://localhost/voice/listen?")  # HOTLINE_PUBLIC_URL
     assert "按9" in said(twiml) and "人工服务请按0" in said(twiml)
     # silence goes back to the same step, which counts it as a miss
     assert twiml.find("Redirect").text == gather.get("action")
@@ -598,6 +599,20 @@ def test_a_new_call_closes_what_an_earlier_call_left_pending(phone, client):
     second.call()
     second.say("社保卡丢了怎么补办")
     assert [t.disposition for t in tickets(phone)] == ["abandoned", "answered"]
+
+
+def test_a_late_hang_up_report_of_an_earlier_call_leaves_the_next_call_alone(phone, client):
+    first = Caller(client)
+    first.call()
+    first.say("社保卡丢了怎么补办")
+    second = Caller(client)  # the same number calls again before the first call's report arrives
+    second.call()
+    second.say(MATTER)  # the pipeline asks where: a matter is pending in the second call
+    assert first.hang_up().status_code == 204  # the first call's late "completed"
+    pending = [t for t in tickets(phone) if t.disposition == "pending"]
+    assert len(pending) == 1, "the second call's matter is still open"
+    second.say("龙胜镇桂石路和新华路交叉口")
+    assert [t.disposition for t in tickets(phone)] == ["answered", "dispatched"]
 
 
 # ---------------------------------------------------------------- what Twilio may send again, or not at all

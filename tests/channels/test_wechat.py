@@ -140,6 +140,7 @@ def make_account(settings, clock, wechat_api, mode) -> Callable[..., WeChat]:
             "WECHAT_APP_ID": APP_ID,
             "WECHAT_APP_SECRET": "app-secret",
             "WECHAT_API_BASE_URL": wechat_api.url,
+            "HOTLINE_PUBLIC_URL": "https://12345.example.gov.cn",
             **({"WECHAT_ENCODING_AES_KEY": AES_KEY} if mode == "safe" else {}),
             **env,
         }
@@ -354,7 +355,10 @@ def test_a_new_follower_is_told_what_we_do_and_whom_to_call_in_an_emergency(acco
 
 @pytest.mark.parametrize(
     "key, expected",
-    [(wechat.MENU_LOOKUP, wechat.LOOKUP), (wechat.MENU_FAQ, wechat.FAQ)],
+    [
+        (wechat.MENU_LOOKUP, wechat.LOOKUP),
+        (wechat.MENU_FAQ, wechat.FAQ + "\n也可以在这里查找常见问题的答案：https://12345.example.gov.cn/kb"),
+    ],
 )
 def test_menu_buttons_get_their_guidance(account, key, expected):
     assert account.send("event", Event="CLICK", EventKey=key) == expected
@@ -462,6 +466,23 @@ def test_a_retry_while_another_worker_handles_the_message_leaves_the_answer_to_i
     assert account.say(EXAMPLES["ticket"], msg_id=6_001) is None  # "success": the other one answers
     assert count(account.hotline, Ticket) == 0 and count(account.hotline, OutboxMessage) == 0
     assert wechat_api.requests == []
+
+
+def test_a_retry_on_another_worker_after_the_late_answer_went_out_gets_no_second_answer(account, wechat_api):
+    # worker A missed the budget and sent the answer as a customer-service message (claimed "late")
+    assert account.hotline.claim_reply("wechat", "9001", "late")
+    # WeChat's retry lands on worker B, which has never seen the message: it works it out, says nothing
+    assert account.say(EXAMPLES["answer"], msg_id=9_001) is None
+    assert count(account.hotline, InboundMessage) == 1
+
+
+def test_once_a_message_was_answered_passively_no_late_answer_follows_but_a_retry_is_answered_again(
+    account,
+):
+    first = account.say(EXAMPLES["answer"], msg_id=9_002)
+    assert first  # answered passively (claimed "passive")
+    assert not account.hotline.claim_reply("wechat", "9002", "late")  # another worker's late path
+    assert account.say(EXAMPLES["answer"], msg_id=9_002) == first  # WeChat lost the first: again
 
 
 def test_a_pipeline_failure_gets_an_apology_not_an_error(account, monkeypatch):

@@ -11,7 +11,7 @@ from intake.hotline import Hotline
 from tests.conftest import _empty_tables
 from tests.fakes import fake_twilio
 
-JOBS = ("outbox", "sweep", "surveys", "handoffs", "reminders", "cards", "callbacks", "knowledge")
+JOBS = ("spool", "outbox", "sweep", "surveys", "handoffs", "reminders", "cards", "callbacks", "knowledge")
 
 
 @pytest.fixture
@@ -28,6 +28,7 @@ def sms_hotline(settings, clock, twilio_api):
         "HOTLINE_INSTANCE_PATH": str(settings.instance_path),
         "TWILIO_ACCOUNT_SID": "AC123",
         "TWILIO_AUTH_TOKEN": "secret",
+        "HOTLINE_PUBLIC_URL": "http://localhost",
         "TWILIO_FROM_NUMBER": "+15005550006",
         "TWILIO_API_BASE_URL": twilio_api.url,
     }
