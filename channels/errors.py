@@ -13,11 +13,13 @@ database back gets the answer), the APIs JSON, and pages a short Chinese page.
 from __future__ import annotations
 
 import logging
+from html import escape
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import HTTPException
 
 from intake.conversations import NotProcessed
 from intake.spool import Spooled
@@ -34,8 +36,55 @@ SPOOLED = "系统暂时繁忙，您的消息已收到并保存，系统恢复后
 SPOOLED_CHAT = "系统暂时繁忙，您的消息已收到并保存，系统恢复后会自动登记处理。" + EMERGENCY
 
 
+# what a person reads for each refusal; 403 says who can help
+PAGE_TEXTS = {
+    400: ("请求有误", "这个请求不完整或格式不对，无法处理。请返回上一页刷新后再试。"),
+    403: ("没有权限", "您的账号没有权限访问这个页面。如需开通，请联系本单位的热线系统管理员或热线工作站。"),
+    404: ("找不到页面", "您要访问的页面不存在，可能是地址有误或页面已经删除。"),
+    405: ("不支持的访问方式", "这个地址不支持这种访问方式。请从页面上的按钮或链接进入。"),
+    409: ("内容已被修改", "您提交时，这条记录已被其他人修改。请刷新页面，确认最新内容后再操作。"),
+    413: ("内容过大", "提交的内容或文件过大，请精简或压缩后再提交。"),
+    415: ("格式不支持", "提交的内容格式不受支持。"),
+    429: ("操作过于频繁", "您的操作过于频繁，请稍等几分钟后再试。"),
+}
+STAFF_PREFIXES = ("/office", "/editor", "/unit")
+
+
 def install(app: Flask) -> None:
     app.register_error_handler(500, server_error)
+    app.register_error_handler(HTTPException, http_error)
+
+
+def http_error(exc: HTTPException) -> Any:
+    """A refusal in the asker's terms: JSON for the APIs, plain text for the platforms, else a page."""
+    status = exc.code or 500
+    if status >= 500:
+        return server_error(exc)
+    title, text = PAGE_TEXTS.get(status, ("无法完成", "无法完成这个请求。"))
+    path = request.path
+    if path.startswith("/api/") or request.is_json:
+        response = jsonify(error=text)
+        response.status_code = status
+    elif path.startswith(("/sms", "/voice", "/wechat")):
+        response = Response(text, status=status, mimetype="text/plain")
+    else:
+        staff = path.startswith(STAFF_PREFIXES)
+        back = (
+            '<a href="/office">返回工作台</a> · <a href="/office/login">重新登录</a>'
+            if staff
+            else ('<a href="/">返回首页</a> · <a href="/kb">查找常见问题</a>')
+        )
+        page = (
+            '<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<link rel="icon" href="data:,"><title>{escape(title)}</title>'
+            f"<h1>{escape(title)}</h1><p>{escape(text)}</p><p>{back}</p>"
+        )
+        response = Response(page, status=status, mimetype="text/html")
+    for header, value in exc.get_headers():  # Allow for 405, Retry-After for 429
+        if header.lower() in ("allow", "retry-after"):
+            response.headers[header] = value
+    return response
 
 
 def server_error(exc: Any) -> Any:
@@ -67,7 +116,10 @@ def server_error(exc: Any) -> Any:
 
     if path.startswith("/api/") or request.is_json:
         return jsonify(error=FAILED), 500
-    page = f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>出错了</title><p>{FAILED}</p>'
+    page = (
+        '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><link rel="icon" href="data:,">'
+        f'<title>出错了</title><p>{FAILED}</p><p><a href="/">返回首页</a></p>'
+    )
     return Response(page, status=500, mimetype="text/html")
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from channels import errors
 from channels.security import hotline
 from channels.staff.auth import csrf_sent, current_user
 from intake.core import permissions
@@ -167,7 +168,7 @@ def _unrouted(exc: HTTPException) -> Any:
     """An unknown path or method under the prefix never reaches the blueprint: answer it as JSON too,
     and leave every other path's error as it was."""
     if not _under_prefix():
-        return exc
+        return errors.http_error(exc)  # every other path: the app's Chinese page or JSON
     response = error_response(exc.code or 404, _http_message(exc))
     if valid := getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(valid)
