@@ -67,7 +67,7 @@ NOT_UNDERSTOOD = "抱歉，没有听清。"
 SPEAK = "请说出您的问题，包括发生了什么事、在什么地方。"
 MENU = "重听请按1，反映其他问题请按2，{zero}请按0；没有其他问题，请直接挂机。"
 GOODBYE = "感谢您的来电，再见。"
-SMS_SENT = "工单号已通过短信发送到您的手机。"
+SMS_SENT = "工单号稍后会通过短信发到您的手机。"
 NUMBER_AGAIN = "再说一遍，您的工单号是：{digits}。"
 YOUR_NUMBER = "您的工单号是：{digits}。"
 LOOKUP = "请输入工单号，输入完毕请按井号键。"
@@ -300,7 +300,7 @@ def render(call: Call, outcome: Outcome) -> VoiceResponse:
         _render_move(call, response, outcome)
     elif outcome.action == "ticket" and outcome.ticket:
         again = NUMBER_AGAIN.format(digits=digits_aloud(outcome.ticket.number))
-        _menu(call, response, _said(outcome) + (SMS_SENT if call.phone else "") + again)
+        _menu(call, response, _said(outcome) + (SMS_SENT if _texted(call) else "") + again)
     elif outcome.action == "status" and outcome.ticket is None:
         _menu(call, response, NOT_FOUND.format(digits=digits_aloud(call.number or "")))
     else:  # answer, redirect, decline, a status found; a utility line with no number: its guidance
@@ -308,23 +308,13 @@ def render(call: Call, outcome: Outcome) -> VoiceResponse:
     return response
 
 
-def _owe_sms(call: Call, outcome: Outcome) -> None:
-    """Queue the ticket number by SMS for the caller; the worker sends it, the call does not wait."""
-    if not (call.phone and outcome.action == "ticket" and outcome.ticket):
-        return
-    number = outcome.ticket.number
-    with hotline().db.session() as session:
-        hotline().outbox.enqueue(
-            session, key=f"voice-ticket:{number}", channel="sms", recipient=call.phone,
-            body=f"【12345热线】{outcome.reply}", ticket_number=number,
-        )  # fmt: skip
-        session.commit()
+def _texted(call: Call) -> bool:
+    """Whether the caller may be told the number follows by SMS: a caller ID, and an SMS gateway."""
+    return call.phone is not None and hotline().settings.sms_provider != "none"
 
 
 def _handle(call: Call, message: Message) -> Response:
-    outcome = hotline().handle(message)
-    _owe_sms(call, outcome)
-    return as_response(render(call, outcome))
+    return as_response(render(call, hotline().handle(message)))
 
 
 # ---------------------------------------------------------------- the steps
@@ -528,11 +518,10 @@ def voicemail(call: Call) -> Response:
     outcome = hotline().handle(message)
     if outcome.action == "ask":  # the pipeline asks where; the caller has said it in the recording
         outcome = hotline().handle(call.message(PLACE_IN_RECORDING, key=f"{key}:place"))
-    _owe_sms(call, outcome)
     text = RECORDED
     if outcome.action == "ticket" and outcome.ticket:
         text += YOUR_NUMBER.format(digits=digits_aloud(outcome.ticket.number)) + (
-            SMS_SENT if call.phone else ""
+            SMS_SENT if _texted(call) else ""
         )
     say(response, text + GOODBYE)
     response.hangup()

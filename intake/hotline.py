@@ -164,7 +164,7 @@ class Hotline:
         stands and the channel says it was not.
         """
         try:
-            return self.intake.handle(message)
+            outcome = self.intake.handle(message)
         except NotProcessed:
             raise  # stored, then failed: it is in the database
         except Exception as exc:
@@ -177,6 +177,23 @@ class Hotline:
                 mask_phone(message.sender), message.channel, kept.ref,
             )  # fmt: skip
             raise spool.Spooled(kept.ref) from exc
+        self._text_ticket_number(message, outcome)
+        return outcome
+
+    def _text_ticket_number(self, message: Message, outcome: Outcome) -> None:
+        """A caller who was given a ticket number aloud also gets it by SMS (a caller ID we can text);
+        queued for the worker, so the call does not wait. A retried turn queues nothing twice."""
+        if message.channel != "voice" or outcome.action != "ticket" or outcome.ticket is None:
+            return
+        if not _PHONE.match(message.sender):
+            return  # a withheld caller ID: nothing to text
+        number = outcome.ticket.number
+        with self.db.session() as session:
+            self.outbox.enqueue(
+                session, key=f"voice-ticket:{number}", channel="sms", recipient=message.sender,
+                body=f"【12345热线】{outcome.reply}", ticket_number=number,
+            )  # fmt: skip
+            session.commit()
 
     def record_once(self, channel: str, ref: str, kind: str, data: dict[str, Any] | None = None) -> bool:
         """Record a platform's callback once; ``False`` for a retry of one recorded already."""

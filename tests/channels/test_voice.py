@@ -380,6 +380,16 @@ def test_a_list_of_choices_is_read_out_and_picked_by_key(phone, caller):
 # ---------------------------------------------------------------- a ticket
 
 
+def test_without_an_sms_gateway_the_caller_is_not_told_an_sms_follows(make_phone):
+    hotline = make_phone(TWILIO_ACCOUNT_SID="")  # HOTLINE_SMS_PROVIDER falls back to none
+    caller = Caller(create_app({"hotline": hotline, "TESTING": True}).test_client())
+    caller.call()
+    caller.say(MATTER)
+    confirmed = caller.say(PLACE)
+    [ticket] = tickets(hotline)
+    assert aloud(ticket.number) in heard(confirmed) and "短信" not in said(confirmed)
+
+
 def test_a_ticket_asks_where_confirms_reads_the_number_and_owes_an_sms(phone, caller, twilio_api):
     caller.call()
     asked = caller.say(MATTER)
