@@ -41,13 +41,14 @@ from sqlalchemy import select
 import intake.core.staff  # noqa: F401  (registers staff_users on Base.metadata when the app loads)
 from channels.security import hotline
 from channels.staff.auth import check_csrf, csrf_token, current_user, office_only, staff_headers
-from intake.core.dates import local_iso, local_minute
+from intake.core.dates import local_minute
 from intake.core.inputs import formula_safe
 from intake.core.models import Ticket, Unit
 from intake.core.permissions import may_see_phone_numbers
 from intake.core.privacy import mask_phone
 from intake.core.staff import StaffUser
 from intake.core.tickets import citizen_phone
+from intake.core.vocabulary import INSTANT, STAGES
 from intake.dashboard import final_ratings, summarise
 from intake.stats import period_bounds
 from routing.callbacks import summary
@@ -126,10 +127,13 @@ def api_summary():
     return jsonify(summarise(hotline(), start, end))
 
 
+# What an office worker reads first, in Chinese; the codes after them, for machines and formulas
 CSV_COLUMNS = (
-    "number", "created_at", "channel", "category", "disposition", "status", "unit", "due", "replied_at",
-    "card", "rating", "citizen",
+    "工单号", "登记时间", "渠道", "类别", "处理方式", "办理阶段", "承办单位", "办理时限", "答复时间",
+    "督办牌", "满意度评分", "来电号码", "channel", "category", "disposition", "status", "unit", "card",
 )  # fmt: skip
+DISPOSITION_NAMES = {**INSTANT, "dispatched": "已派单", "pending": "待补充信息"}
+CARD_NAMES = {"green": "绿牌", "yellow": "黄牌", "red": "红牌"}
 
 
 @bp.route("/office/export.csv")
@@ -149,15 +153,20 @@ def export_csv():
         # a rating given after the period still belongs to its ticket
         later = line.clock() + timedelta(days=1)
         ratings = {tid: row.rating for tid, row in final_ratings(db, lo, later).items()}
+        units = line.units(db)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for t in tickets:
         phone = citizen_phone(t)
         row = [
-            t.number, local_iso(t.created_at, tz, "minutes"), t.channel, t.category or "", t.disposition,
-            t.status, t.unit_code or "", t.due or "", local_iso(t.replied_at, tz, "minutes") or "",
-            t.card or "", ratings.get(t.id, ""), mask_phone(phone) if phone else "",
+            t.number, local_minute(t.created_at, tz), CHANNEL_NAMES.get(t.channel, t.channel),
+            CATEGORY_NAMES.get(t.category or "", t.category or ""),
+            DISPOSITION_NAMES.get(t.disposition, t.disposition), STAGES.get(t.status, t.status),
+            units.name(t.unit_code) or t.unit_code or "", t.due or "",
+            local_minute(t.replied_at, tz) if t.replied_at else "", CARD_NAMES.get(t.card or "", ""),
+            ratings.get(t.id, ""), mask_phone(phone) if phone else "",
+            t.channel, t.category or "", t.disposition, t.status, t.unit_code or "", t.card or "",
         ]  # fmt: skip
         writer.writerow([formula_safe(cell) for cell in row])  # no cell runs as a spreadsheet formula
     # A BOM so that Excel, which the offices use, reads the Chinese as UTF-8

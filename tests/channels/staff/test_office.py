@@ -305,11 +305,15 @@ def test_the_csv_export_lists_the_periods_tickets_with_numbers_masked(demo):
     body = response.get_data(as_text=True)
     assert PHONE[-11:] not in body and OTHER_PHONE[-11:] not in body
     rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
-    assert [(r["number"], r["channel"], r["citizen"]) for r in rows] == [
-        (first, "sms", "139****5678"),
-        (second, "voice", "138****1111"),
+    assert [(r["工单号"], r["渠道"], r["channel"], r["来电号码"]) for r in rows] == [
+        (first, "短信", "sms", "139****5678"),
+        (second, "电话", "voice", "138****1111"),
     ]
-    assert all(r["disposition"] == "dispatched" and r["due"] for r in rows)
+    assert all(r["disposition"] == "dispatched" and r["处理方式"] == "已派单" and r["办理时限"] for r in rows)
+    assert all(r["办理阶段"] == "已转交承办单位" and r["登记时间"].startswith("2026-11-23 ") for r in rows)
+    with demo.db.session() as session:
+        names = [demo.units(session).name(r["unit"]) for r in rows]
+    assert [r["承办单位"] for r in rows] == names and all(names)  # the unit's name; its code in "unit"
     assert web.get("/office/export.csv?from=2026-11-24&to=2026-11-24").get_data(as_text=True).count("\n") == 1
 
 
