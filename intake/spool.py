@@ -146,6 +146,9 @@ class FileSpool:
             claimed = path.with_name(f"{path.name}.claimed")
             try:
                 os.rename(path, claimed)
+                # the claim's time, by this process's clock: staleness is judged against the same clock
+                now = time.time()
+                os.utime(claimed, (now, now))
             except FileNotFoundError:  # another worker took it
                 continue
             try:
