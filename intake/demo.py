@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from intake.core.models import Unit
 from kb.audit import SystemActor
 from kb.records import DEMO_ENTRIES, ImportReport, import_entries
-from routing.units import DEMO_UNITS, load_units
+from routing.catalogue import DEMO_UNITS, load_units
 
 DEMO_ACTOR = "demo"  # the author of the demo entries' versions and audit rows
 

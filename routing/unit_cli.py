@@ -1,4 +1,5 @@
-"""`hotline unit …`: credentials of the handling units, the office's decisions, and the overdue list.
+"""`hotline unit …`: the unit catalogue (import, export, list), the units' credentials, the office's
+decisions, and the overdue list.
 
 The commands call the same ``routing.lifecycle`` and ``routing.handoff`` functions as the unit API
 and the worker.
@@ -7,7 +8,9 @@ and the worker.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,6 +18,8 @@ from sqlalchemy import select
 
 from intake.core.models import Ticket, Unit
 from routing import supervision
+from routing.catalogue import FORMATS, FormatUnknown, export_units, file_format, import_units
+from routing.cli import _pad
 from routing.handoff import UnknownUnit, issue_token, set_webhook
 from routing.lifecycle import Lifecycle, TransitionRefused
 from routing.models import UnitCredential
@@ -25,7 +30,54 @@ OFFICE_ACTOR = "office:cli"
 
 @click.group("unit")
 def unit_group() -> None:
-    """Handling units: API tokens, webhooks, the office's decisions, overdue tickets."""
+    """Handling units: the catalogue, API tokens, webhooks, the office's decisions, overdue tickets."""
+
+
+@unit_group.command("import")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), help="The file's format (default: by extension)."
+)
+@click.option("--replace", is_flag=True, help="Also remove the units the file does not list.")
+@click.pass_obj
+def import_command(hotline_factory, path: Path, fmt: str | None, replace: bool) -> None:
+    """Import the unit catalogue from PATH (.yaml or .csv); a file with any bad line imports nothing.
+
+    Units are matched by code: existing ones are updated, new ones added.
+    """
+    hotline = hotline_factory()
+    with hotline.db.session() as session:
+        report = import_units(session, path, fmt=fmt, replace=replace)
+        if not report.ok:
+            session.rollback()
+            for line in report.errors:
+                click.echo(f"{path}: {line}", err=True)
+            click.echo(f"nothing imported: {len(report.errors)} problem(s)", err=True)
+            raise SystemExit(1)
+        session.commit()
+    hotline.forget_units()  # other running workers re-read the catalogue within a minute
+    click.echo(
+        f"imported {path}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.removed} removed"
+    )
+
+
+@unit_group.command("export")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, writable=True))
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), help="The file's format (default: by extension)."
+)
+@click.pass_obj
+def export_command(hotline_factory, path: Path, fmt: str | None) -> None:
+    """Export the whole unit catalogue to PATH (.yaml or .csv), in the form import reads."""
+    try:
+        file_format(path, fmt)
+    except FormatUnknown as exc:
+        raise click.UsageError(str(exc)) from None
+    hotline = hotline_factory()
+    with hotline.db.session() as session:
+        count = export_units(session, path, fmt)
+    click.echo(f"exported {count} units to {path}")
 
 
 @unit_group.command("token")
@@ -75,16 +127,36 @@ def webhook_command(hotline_factory, code: str, url: str | None, remove: bool, s
 @unit_group.command("list")
 @click.pass_obj
 def list_command(hotline_factory) -> None:
-    """Units with whether they have a token and where their notices go."""
+    """The unit catalogue, with whether each unit has a token and where its notices go."""
     hotline = hotline_factory()
     with hotline.db.session() as session:
         creds = {c.unit_code: c for c in session.scalars(select(UnitCredential))}
-        click.echo(f"{'code':<16} {'token':<6} {'webhook':<40} name")
-        for unit in session.scalars(select(Unit).order_by(Unit.id)):
+        units = list(session.scalars(select(Unit).order_by(Unit.id)))
+        widths = {
+            "code": max([len("code"), *(len(u.code) for u in units)]),
+            "parent": max([len("parent"), *(len(u.parent_code or "") for u in units)]),
+            "towns": min(max([len("towns"), *(_width("、".join(u.towns or ())) for u in units)]), 30),
+            "name": max([len("name"), *(_width(u.name) for u in units)]),
+        }
+        click.echo(
+            f"{'code':<{widths['code']}} {'name':<{widths['name']}} {'kind':<10} "
+            f"{'parent':<{widths['parent']}} {'towns':<{widths['towns']}} {'phone':<16} {'token':<6} webhook"
+        )
+        for unit in units:
             cred = creds.get(unit.code)
             token = "token" if cred and cred.token_hash else "-"
             hook = cred.webhook_url if cred and cred.webhook_url else "-"
-            click.echo(f"{unit.code:<16} {token:<6} {hook:<40} {unit.name}")
+            towns = "、".join(unit.towns or ()) or "-"
+            click.echo(
+                f"{unit.code:<{widths['code']}} {_pad(unit.name, widths['name'])} {unit.kind:<10} "
+                f"{unit.parent_code or '-':<{widths['parent']}} {_pad(towns, widths['towns'])} "
+                f"{unit.phone or '-':<16} {token:<6} {hook}"
+            )
+
+
+def _width(text: str) -> int:
+    """The terminal columns ``text`` takes (a Chinese character takes two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 @unit_group.command("overdue")

@@ -1,25 +1,22 @@
-"""Choosing the unit that handles a ticket, and loading the unit catalogue.
+"""Choosing the unit that handles a ticket.
 
 By responsibility first (the unit whose keywords the text names, longest and most hits winning), then
 by place (a department that covers only some towns must cover the one named); when the matter is
 clear but no department fits, the township government of the place named (004 第十二条(二)); otherwise
-the hotline office, where a person dispatches it.
+the hotline office, where a person dispatches it. The catalogue's files (import, export, the demo's
+units) are ``routing.catalogue``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.core.models import UNIT_KINDS, Unit
+from intake.core.models import Unit
 
-DEMO_UNITS = Path(__file__).with_name("demo") / "units.yaml"
 OFFICE = "office"
 
 
@@ -89,45 +86,3 @@ class UnitCatalogue:
                 return Choice(township.code, township.name, "township")
         office = self.units.get(OFFICE)
         return Choice(OFFICE, office.name if office else "12345热线工作站", "office")
-
-
-def validate_unit_records(records: list[dict[str, Any]]) -> list[str]:
-    """Problems in a unit catalogue, one line each (empty when it is fine)."""
-    problems = []
-    seen: set[str] = set()
-    for i, rec in enumerate(records, 1):
-        code = rec.get("code")
-        if not code or not isinstance(code, str):
-            problems.append(f"unit {i}: code missing")
-            continue
-        if code in seen:
-            problems.append(f"unit {i}: code {code!r} appears twice")
-        seen.add(code)
-        if rec.get("kind") not in UNIT_KINDS:
-            problems.append(f"unit {i} ({code}): kind must be one of {', '.join(UNIT_KINDS)}")
-        if not rec.get("name"):
-            problems.append(f"unit {i} ({code}): name missing")
-    if OFFICE not in seen:
-        problems.append(f"the catalogue needs the hotline office as unit {OFFICE!r}")
-    return problems
-
-
-def load_units(session: Session, path: Path = DEMO_UNITS) -> int:
-    """Insert or update the units listed in a YAML catalogue; return how many were written."""
-    records = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    problems = validate_unit_records(records)
-    if problems:
-        raise ValueError("; ".join(problems))
-    existing = {u.code: u for u in session.scalars(select(Unit))}
-    for rec in records:
-        unit = existing.get(rec["code"]) or Unit(code=rec["code"])
-        unit.name = rec["name"]
-        unit.kind = rec["kind"]
-        unit.responsibilities = rec.get("responsibilities") or ""
-        unit.keywords = [str(k) for k in rec.get("keywords") or []]
-        unit.towns = [str(t) for t in rec.get("towns") or []]
-        unit.phone = rec.get("phone")
-        unit.address = rec.get("address")
-        session.add(unit)
-    session.flush()
-    return len(records)

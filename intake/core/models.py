@@ -202,3 +202,6 @@ class Unit(Base):
     towns: Mapped[list[str]] = mapped_column(default=list)
     phone: Mapped[str | None] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(String(200))
+    # the unit this one belongs to (a bureau's office, a township's station), by code; no foreign key:
+    # the catalogue is written whole by routing.catalogue, which checks that the parent exists
+    parent_code: Mapped[str | None] = mapped_column(String(64))

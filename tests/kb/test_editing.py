@@ -16,7 +16,7 @@ from kb.audit import KbAudit, recent
 from kb.editing import Conflict, Invalid, NotAllowed, NotFound, SystemActor
 from kb.models import KbEntry, current_revision
 from kb.records import import_entries
-from routing.units import load_units
+from routing.catalogue import load_units
 
 EDITOR = SystemActor("li.editor", "unit_editor", "rsj")
 REVIEWER = SystemActor("wang.reviewer", "unit_reviewer", "rsj")

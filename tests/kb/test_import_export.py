@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from kb.models import KbEntry, current_revision
-from routing.units import load_units
+from routing.catalogue import load_units
 
 ENTRIES = [
     {

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from intake.core.models import Ticket
 from intake.core.tickets import create_ticket, find_ticket
-from routing.units import load_units
+from routing.catalogue import load_units
 from tests.conftest import make_hotline
 
 TZ = ZoneInfo("Asia/Shanghai")

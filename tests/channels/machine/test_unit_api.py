@@ -327,7 +327,8 @@ def test_the_office_issues_tokens_and_webhooks_from_the_command_line(world):
     hooked = run("webhook", "cgj", "https://cgj.example.gov.cn/hotline")
     assert hooked.exit_code == 0 and len(hooked.stdout.strip().splitlines()[0]) == 64
     listed = run("list").stdout.splitlines()
-    assert listed[0].split() == ["code", "token", "webhook", "name"]  # issue 18: a table with headers
+    # issue 18: a table with headers
+    assert listed[0].split() == ["code", "name", "kind", "parent", "towns", "phone", "token", "webhook"]
     assert any("https://cgj.example.gov.cn/hotline" in line for line in listed[1:])
     number = world.register()
     world.act(number, "sign")
