@@ -21,19 +21,38 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
+from channels.security import hotline
+from channels.twiml import digits_aloud
 from intake.conversations import NotProcessed
 from intake.spool import Spooled
+from routing.policy import Policy
 
 log = logging.getLogger(__name__)
 
-EMERGENCY = "紧急情况请直接拨打110、119、120。"
-KEPT = "您的消息已收到并记录，系统暂时没能处理，工作人员会尽快处理。" + EMERGENCY
-NOT_KEPT = "系统暂时出现故障，您的消息没有保存成功，请稍后再发送一次。" + EMERGENCY
+# what the citizen is told when a message could not be handled now; ``{emergency}`` names the pack's lines
+KEPT = "您的消息已收到并记录，系统暂时没能处理，工作人员会尽快处理。{emergency}"
+NOT_KEPT = "系统暂时出现故障，您的消息没有保存成功，请稍后再发送一次。{emergency}"
 FAILED = "系统暂时出现故障，请稍后再试。"
 # kept in the spool: handled once the database is back (the reply follows by SMS or WeChat when a
 # sender is configured; the reply does not promise it)
-SPOOLED = "系统暂时繁忙，您的消息已收到并保存，系统恢复后会自动处理。" + EMERGENCY
-SPOOLED_CHAT = "系统暂时繁忙，您的消息已收到并保存，系统恢复后会自动登记处理。" + EMERGENCY
+SPOOLED = "系统暂时繁忙，您的消息已收到并保存，系统恢复后会自动处理。{emergency}"
+SPOOLED_CHAT = "系统暂时繁忙，您的消息已收到并保存，系统恢复后会自动登记处理。{emergency}"
+VOICE_DOWN = "系统暂时出现故障，请稍后再拨打。{emergency}"
+EMERGENCY = "紧急情况请直接拨打{lines}。"
+
+
+def apology(template: str, policy: Policy | None = None, *, aloud: bool = False) -> str:
+    """``template`` with the emergency numbers of ``policy`` (default: the deployment's pack), never a
+    fixed list: 001 第七条 names 110 and 120 only, a utility line has no number to say.
+
+    ``aloud`` writes them digit by digit for the phone's speech (一一九, not 一百一十九).
+    """
+    try:
+        numbers = (policy or hotline().policy).emergency_numbers
+    except Exception:  # the failure being answered may be the pack itself; say nothing wrong
+        numbers = ()
+    shown = "、".join(digits_aloud(n) if aloud else n for n in numbers)
+    return template.format(emergency=EMERGENCY.format(lines=shown) if shown else "")
 
 
 # what a person reads for each refusal; 403 says who can help
@@ -94,14 +113,14 @@ def server_error(exc: Any) -> Any:
     path = request.path
     if path.startswith("/sms"):
         reply = MessagingResponse()
-        reply.message(SPOOLED if spooled else KEPT if kept else NOT_KEPT)
+        reply.message(apology(SPOOLED if spooled else KEPT if kept else NOT_KEPT))
         return Response(str(reply), status=200, mimetype="text/xml")
     if path.startswith("/voice"):
         reply = VoiceResponse()
         reply.say(
             ("您说的内容已记录，系统恢复后会自动处理。" if spooled else "")
             + ("您的来电已记录，" if kept else "")
-            + "系统暂时出现故障，请稍后再拨打。紧急情况请直接拨打一一零、一一九、一二零。",
+            + apology(VOICE_DOWN, aloud=True),
             language="zh-CN",
         )
         reply.hangup()
@@ -110,9 +129,9 @@ def server_error(exc: Any) -> Any:
         return Response("success", status=200, mimetype="text/plain")
     if path == "/api/v1/messages" and spooled:
         # 503: try again later; the same message_id then gets the reply the replay stored
-        return jsonify(error=SPOOLED_CHAT, kept=True, message_id=_spooled_id(original)), 503
+        return jsonify(error=apology(SPOOLED_CHAT), kept=True, message_id=_spooled_id(original)), 503
     if path == "/api/v1/messages":
-        return jsonify(error=KEPT if kept else NOT_KEPT), 500
+        return jsonify(error=apology(KEPT if kept else NOT_KEPT)), 500
 
     if path.startswith("/api/") or request.is_json:
         return jsonify(error=FAILED), 500

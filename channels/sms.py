@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels.errors import KEPT, NOT_KEPT, SPOOLED
+from channels.errors import KEPT, NOT_KEPT, SPOOLED, apology
 from channels.security import hotline, sender_allowed, twilio_signed
 from intake.conversations import NotProcessed
 from intake.core.db import database_unavailable
@@ -294,13 +294,13 @@ def incoming() -> Response | tuple[str, int]:
             outcome = hotline().handle(message)
         except NotProcessed:  # the message is kept, marked failed: the citizen may be told so
             log.exception("sms %s from %s failed", sid, mask_phone(sender))
-            return _twiml(KEPT)
+            return _twiml(apology(KEPT))
         except Spooled:  # the database is down; the worker replays it and texts the reply
             log.warning("sms %s from %s kept in the spool", sid, mask_phone(sender))
-            return _twiml(SPOOLED)
+            return _twiml(apology(SPOOLED))
         except Exception:  # not stored (the database is down): the reply must not say it was
             log.exception("sms %s from %s could not be stored", sid, mask_phone(sender))
-            return _twiml(NOT_KEPT)
+            return _twiml(apology(NOT_KEPT))
         page = render(outcome, message)
         body = replies.record(sid, page, outcome.action)
         log.info("sms %s from %s: %s", sid, mask_phone(sender), outcome.action)

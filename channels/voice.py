@@ -334,7 +334,7 @@ def step(fallback: Callable[[Call, VoiceResponse], None]) -> Callable[[Callable[
             except Spooled:  # the database is down; what the caller said is kept for the worker
                 log.warning("voice step %s of call %s kept in the spool", request.path, call.sid)
                 response = VoiceResponse()
-                lines = dict.fromkeys(e.number for e in hotline().policy.emergency_lines)
+                lines = hotline().policy.emergency_numbers
                 say(response, KEPT_FOR_LATER.format(lines="、".join(digits_aloud(n) for n in lines)))
                 response.hangup()
                 return as_response(response)
@@ -381,7 +381,7 @@ def incoming(call: Call) -> Response:
     policy, settings = hotline().policy, hotline().settings
     now = hotline().clock().astimezone(settings.timezone)
     if policy.hours.off_hours == "voicemail" and policy.hours.is_staffed(now.time()) is False:
-        lines = "、".join(digits_aloud(n) for n in dict.fromkeys(e.number for e in policy.emergency_lines))
+        lines = "、".join(digits_aloud(n) for n in policy.emergency_numbers)
         _voicemail(call, response, OFF_HOURS + (EMERGENCY_NOTE.format(lines=lines) if lines else ""))
     else:
         _ask(call, response, "listen", WELCOME.format(zero=_zero()), speech=True)

@@ -320,3 +320,11 @@ class Policy:
 
     def deadline_for(self, category: str) -> Deadline | None:
         return self.categories.get(category)
+
+    @property
+    def emergency_numbers(self) -> tuple[str, ...]:
+        """The numbers a citizen is told to call in an emergency, each once, in the pack's order.
+
+        Utility lines are left out: their key is a name (``water``), not a number anyone can dial.
+        """
+        return tuple(dict.fromkeys(line.number for line in self.emergency_lines if not line.utility))

@@ -8,9 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from app import create_app
-from channels.errors import KEPT, NOT_KEPT, SPOOLED, SPOOLED_CHAT
+from channels.errors import KEPT, NOT_KEPT, SPOOLED, SPOOLED_CHAT, VOICE_DOWN, apology
+from channels.twiml import digits_aloud
 from intake.conversations import Conversations
 from intake.core.models import InboundMessage
+from routing.policy import load
 from tests.channels.test_sms import Phone, twiml_messages
 from tests.channels.test_sms import sms_hotline as sms_hotline  # noqa: F401  (fixture)
 
@@ -35,7 +37,7 @@ def test_the_json_api_says_recorded_when_it_was_stored_then_failed(failing_app, 
     response = failing_app.test_client().post(
         "/api/v1/messages", json={"channel": "web", "sender": "web-err", "text": "路灯坏了"}
     )
-    assert response.status_code == 500 and response.json == {"error": KEPT}
+    assert response.status_code == 500 and response.json == {"error": apology(KEPT, sms_hotline.policy)}
     with sms_hotline.db.session() as session:
         assert [r.status for r in session.scalars(select(InboundMessage))] == ["failed"]
 
@@ -49,7 +51,9 @@ def test_during_an_outage_the_json_api_says_kept_and_gives_the_id_to_ask_again_w
         "/api/v1/messages", json={"channel": "web", "sender": "web-err", "text": "路灯坏了"}
     )
     assert response.status_code == 503
-    assert response.json["error"] == SPOOLED_CHAT and response.json["kept"] is True
+    assert (
+        response.json["error"] == apology(SPOOLED_CHAT, sms_hotline.policy) and response.json["kept"] is True
+    )
     assert response.json["message_id"].startswith("spool:")
     mine = {"channel": "api", "sender": "app-1", "text": "路灯坏了", "message_id": "m-7"}
     assert client.post("/api/v1/messages", json=mine).json["message_id"] == "m-7"
@@ -65,15 +69,15 @@ def test_when_the_spool_cannot_keep_it_either_the_reply_says_it_was_not_saved(
     response = failing_app.test_client().post(
         "/api/v1/messages", json={"channel": "web", "sender": "web-err", "text": "路灯坏了"}
     )
-    assert response.status_code == 500 and response.json == {"error": NOT_KEPT}
-    assert Phone(failing_app.test_client()).send("路灯坏了") == [NOT_KEPT]
+    assert response.status_code == 500 and response.json == {"error": apology(NOT_KEPT, sms_hotline.policy)}
+    assert Phone(failing_app.test_client()).send("路灯坏了") == [apology(NOT_KEPT, sms_hotline.policy)]
 
 
 def test_sms_during_an_outage_gets_twiml_that_says_it_was_kept(failing_app, sms_hotline, monkeypatch):  # noqa: F811
     monkeypatch.setattr(Conversations, "_store", database_down)
     response = Phone(failing_app.test_client()).post(Phone(None).params("路灯坏了"))
     assert response.status_code == 200
-    assert twiml_messages(response) == [SPOOLED]
+    assert twiml_messages(response) == [apology(SPOOLED, sms_hotline.policy)]
     assert sms_hotline.spool.count() == 1
 
 
@@ -85,3 +89,20 @@ def test_a_page_that_fails_answers_in_chinese_without_a_traceback(failing_app, m
     assert response.status_code == 500
     body = response.get_data(as_text=True)
     assert "系统暂时出现故障" in body and "Traceback" not in body and "RuntimeError" not in body
+
+
+@pytest.mark.parametrize(
+    ("pack", "said"),
+    [
+        ("longsheng", "110、119、122、120"),
+        ("liaoyang", "110、120"),  # 001 第七条(三) names 110 and 120 (the pack sends fires to 110)
+        ("guizhou", "110、119、120"),  # its utility lines (water, power…) have no number to say
+        ("pingli", "110、119、122、120、96333"),
+    ],
+)
+def test_an_apology_names_the_packs_own_emergency_numbers(pack, said):
+    policy = load(pack)
+    assert apology(NOT_KEPT, policy).endswith(f"紧急情况请直接拨打{said}。")
+    spoken = "、".join(digits_aloud(number) for number in said.split("、"))
+    assert apology(VOICE_DOWN, policy, aloud=True).endswith(f"紧急情况请直接拨打{spoken}。")
+    assert "water" not in apology(SPOOLED, policy)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from app import create_app
-from channels.errors import SPOOLED, SPOOLED_CHAT
+from channels.errors import SPOOLED, SPOOLED_CHAT, apology
 from channels.worker import Worker
 from intake import spool
 from intake.core.messages import Message
@@ -63,9 +63,11 @@ def test_nothing_sent_during_an_outage_is_lost_and_each_is_handled_once_when_it_
         for i, text in enumerate(texts)
     ]
     assert {r.status_code for r in api} == {503}
-    assert all(r.json["error"] == SPOOLED_CHAT and r.json["kept"] for r in api)
+    assert all(r.json["error"] == apology(SPOOLED_CHAT, sms_hotline.policy) and r.json["kept"] for r in api)
     phones = [Phone(down_client, number=f"+86139000000{i:02d}") for i in range(3)]
-    assert [phone.send(text) for phone, text in zip(phones, texts, strict=True)] == [[SPOOLED]] * 3
+    assert [phone.send(text) for phone, text in zip(phones, texts, strict=True)] == [
+        [apology(SPOOLED, sms_hotline.policy)]
+    ] * 3
     assert down.spool.count() == 6
 
     clock.now = arrived + timedelta(minutes=40)  # the database is back
@@ -112,7 +114,7 @@ def test_an_sms_opt_out_sent_during_an_outage_is_applied_not_made_a_ticket(
     from intake.core.preferences import wants_surveys
 
     phone = Phone(down_client, number="+8613900000077")
-    assert phone.send("退订") == [SPOOLED]
+    assert phone.send("退订") == [apology(SPOOLED, sms_hotline.policy)]
     assert sms_hotline.replay_spool() == 1
     with sms_hotline.db.session() as session:
         assert not wants_surveys(session, "sms", phone.number)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from app import create_app
-from channels.errors import KEPT
+from channels.errors import KEPT, apology
 from channels.senders import build_senders
 from channels.sms import LAST_PAGE, MEDIA_REPLY, render
 from intake.core.config import Settings
@@ -379,7 +379,7 @@ def test_when_the_pipeline_fails_the_text_is_kept_and_the_citizen_told(phone, sm
         raise RuntimeError("search index unavailable")
 
     monkeypatch.setattr(sms_hotline.triage, "run", broken)
-    assert phone.text(STREET_LIGHT) == KEPT
+    assert phone.text(STREET_LIGHT) == apology(KEPT, sms_hotline.policy)
     with sms_hotline.db.session() as session:
         stored = session.scalars(select(InboundMessage)).one()
         assert stored.status == "failed" and stored.text == STREET_LIGHT
