@@ -54,6 +54,11 @@ def may_see_office(actor: Actor) -> bool:
     return actor.role in OFFICE_ROLES
 
 
+def may_act_on_tickets(actor: Actor) -> bool:
+    """The office's desk: dispatch, decide returns, extensions and replies, correct, link, note, close."""
+    return actor.role in OFFICE_ROLES
+
+
 def may_see_phone_numbers(actor: Actor) -> bool:
     """Citizens' full numbers (others see them masked), and so recording a call-back's result."""
     return actor.role in PHONE_ROLES
