@@ -400,11 +400,14 @@ class Handoff:
                 log.info("hand-off %s to %s: %s; retry at %s", key, row.target, error, row.next_attempt_at)
             session.commit()
 
-    def retry_failed(self, session: Session, key: str | None = None) -> int:
-        """Queue failed notices again (after a unit fixed its webhook); caller commits."""
+    def retry_failed(self, session: Session, key: str | None = None, target: str | None = None) -> int:
+        """Queue failed notices again (after a unit fixed its webhook): all, one ``key``, or those bound
+        for ``target``'s webhook; caller commits. ``hotline unit retry`` is the office's way in."""
         query = select(HandoffDelivery).where(HandoffDelivery.status == "failed")
         if key:
             query = query.where(HandoffDelivery.key == key)
+        if target:
+            query = query.where(HandoffDelivery.target == target)
         rows = session.scalars(query).all()
         for row in rows:
             row.status, row.attempts, row.next_attempt_at = "pending", 0, self.clock()

@@ -20,7 +20,7 @@ from intake.core.models import Ticket, Unit
 from routing import supervision
 from routing.catalogue import FORMATS, FormatUnknown, export_units, file_format, import_units
 from routing.cli import _pad
-from routing.handoff import UnknownUnit, issue_token, set_webhook
+from routing.handoff import Handoff, UnknownUnit, issue_token, set_webhook
 from routing.lifecycle import Lifecycle, TransitionRefused
 from routing.models import UnitCredential
 from routing.replies import InvalidInput
@@ -122,6 +122,23 @@ def webhook_command(hotline_factory, code: str, url: str | None, remove: bool, s
         click.echo(f"{code}: notices go to {url}, signed with the secret above", err=True)
     else:
         click.echo(f"{code}: no webhook; the unit reads its tickets from /api/v1/unit/tickets", err=True)
+
+
+@unit_group.command("retry")
+@click.argument("code", required=False)
+@click.option("--key", help="Only the notice with this Idempotency-Key.")
+@click.pass_obj
+def retry_command(hotline_factory, code: str | None, key: str | None) -> None:
+    """Send failed webhook notices again once a unit has fixed its webhook: all, or those for CODE."""
+    hotline = hotline_factory()
+    handoff = Handoff(hotline.db, hotline.clock)
+    with hotline.db.session() as session:
+        if code and session.scalar(select(Unit.code).where(Unit.code == code)) is None:
+            raise click.ClickException(f"no unit with code {code!r}")
+        count = handoff.retry_failed(session, key=key, target=code)
+        session.commit()
+    whose = f" for {code}" if code else ""
+    click.echo(f"{count} failed notice(s){whose} queued again; the worker sends them on its next round")
 
 
 @unit_group.command("list")

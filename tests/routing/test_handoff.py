@@ -16,6 +16,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from sqlalchemy import select
 
 from intake.core.messages import Message
 from intake.core.outbox import backoff
@@ -30,6 +31,7 @@ from routing.handoff import (
     verify_signature,
 )
 from routing.lifecycle import Lifecycle
+from routing.models import HandoffDelivery
 from tests.conftest import load_demo_into
 from tests.routing.lifecycle_world import PHONE, RETURN, make_world
 from tests.routing.test_key_items import REPORTS
@@ -377,3 +379,30 @@ def test_a_ticket_no_one_else_reported_is_no_key_item(world):
         "reporters": 1,
         "linked": [],
     }
+
+
+def test_the_office_sends_failed_notices_again_from_the_command_line(hotline, cli):
+    """`hotline unit retry [CODE]` is how the office re-queues notices after a unit fixed its webhook."""
+    load_demo_into(hotline)
+    with hotline.db.session() as session:
+        for key, target in (("2612010001:1", "cgj"), ("2612010002:1", "office")):
+            session.add(
+                HandoffDelivery(
+                    key=key,
+                    ticket_number=key[:10],
+                    version=1,
+                    kind="dispatched",
+                    unit_code="cgj",
+                    target=target,
+                    body="{}",
+                    status="failed",
+                    attempts=MAX_ATTEMPTS,
+                )
+            )
+        session.commit()
+    assert "1 failed notice(s) for cgj queued again" in cli("unit", "retry", "cgj").output
+    assert cli("unit", "retry", "nosuchunit").exit_code != 0
+    assert "1 failed notice(s) queued again" in cli("unit", "retry").output
+    with hotline.db.session() as session:
+        rows = session.scalars(select(HandoffDelivery).order_by(HandoffDelivery.key)).all()
+        assert [(r.status, r.attempts) for r in rows] == [("pending", 0), ("pending", 0)]
