@@ -7,9 +7,10 @@ TwiML reply. For each request the adapter
 1. checks Twilio's signature (403, nothing stored) and the sender's rate limit (an empty reply,
    nothing stored: answering a flood would cost money and could loop with an auto-responder);
 2. answers a retried webhook (same ``MessageSid``) with the reply it recorded the first time;
-3. takes the two kinds of message that are about the SMS exchange itself, not a matter: 退订/TD/
-   STOP/取消 and 订阅/START (``intake.core.preferences``, or Twilio's ``OptOutType``), and "1" right after
-   a reply that ended "回复1查看更多" (the next page; after the last page, that it was the last);
+3. lets ``intake.sms_exchange`` take the two kinds of message that are about the SMS exchange itself,
+   not a matter: 退订/TD/STOP/取消 and 订阅/START (``intake.core.preferences``, or Twilio's
+   ``OptOutType``), and "1" right after a reply that ended "回复1查看更多" (the next page; after the
+   last page, that it was the last);
 4. makes one ``Message`` of everything else and calls the pipeline (which also ties a rating such
    as "1" or 满意 to the sender's pending survey);
 5. renders the outcome in at most two UCS-2 segments (``kb.answer_forms.sms_page``); the rest waits
@@ -30,14 +31,9 @@ sender's previous message and what it got" is one query any worker can run.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, request
-from sqlalchemy import and_, func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.errors import KEPT, NOT_KEPT, SPOOLED, apology
@@ -45,11 +41,8 @@ from channels.security import hotline, sender_allowed, twilio_signed
 from intake.conversations import NotProcessed
 from intake.core.db import database_unavailable
 from intake.core.messages import Message, Outcome
-from intake.core.models import ChannelEvent, InboundMessage, OutboxMessage
-from intake.core.preferences import CONFIRMATIONS, Command, apply_command, preference_command
 from intake.core.privacy import mask_phone
-from intake.core.text import normalize
-from intake.hotline import Hotline
+from intake.sms_exchange import CHANNEL, SmsReplies
 from intake.spool import Spooled
 from kb.answer_forms import PER_SEGMENT, SmsPage, sms_page, sms_units
 
@@ -57,17 +50,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("sms", __name__)
 
-CHANNEL = "sms"
 FIT = 2 * PER_SEGMENT  # UCS-2 units in two segments
-MORE_VALID = timedelta(hours=24)  # a citizen may ask for the rest of an answer later the same day
-LAST_PAGE = "已经是最后一页了。如还有其他问题，请直接发送您的问题。"
-_MORE = re.compile(r"^(?:1|更多|查看更多)[\s.。!！]*$")
-OPT_OUT_TYPES: dict[str, Command] = {"STOP": "opt_out", "START": "opt_in"}
 
-MEDIA_REPLY = (
-    "本热线短信暂时无法查看图片、语音等彩信内容，请用文字说明您要反映的事项和发生地点。"
-    "遇到紧急情况，请直接拨打110、119或120。"
-)
+MEDIA_REPLY = "本热线短信暂时无法查看图片、语音等彩信内容，请用文字说明您要反映的事项和发生地点。{emergency}"
 CLARIFY_HEAD = "您想咨询哪一项？请回复序号："
 CLARIFY_TAIL = "都不是请再详细描述。"
 
@@ -103,7 +88,7 @@ def render(outcome: Outcome, message: Message | None = None) -> SmsPage:
     if outcome.action == "clarify" or (outcome.action == "move" and outcome.candidates):
         text = _clarify_text(outcome)  # a list, or the list said again ("重复一遍")
     elif message is not None and message.kind == "unknown" and outcome.decline_reason == "no_content":
-        text = MEDIA_REPLY  # a picture alone: say why we cannot use it rather than "please describe"
+        text = apology(MEDIA_REPLY)  # a picture alone: say why we cannot use it rather than "please describe"
     return sms_page(text)
 
 
@@ -112,115 +97,6 @@ def _twiml(body: str | None) -> Response:
     if body:
         reply.message(body)
     return Response(str(reply), mimetype="text/xml")
-
-
-# ---------------------------------------------------------------- what the SMS channel keeps
-
-
-class SmsReplies:
-    """The replies sent by SMS, one ``channel_events`` row per ``MessageSid``, shared by all workers."""
-
-    def __init__(self, hotline: Hotline) -> None:
-        self.db = hotline.db
-        self.clock = hotline.clock
-
-    def reply_for(self, sid: str) -> str | None:
-        """The body already sent for ``sid`` (a retried webhook), if any."""
-        with self.db.session() as session:
-            data = session.scalar(select(ChannelEvent.data).where(*self._event(sid)))
-        return None if data is None else data.get("body", "")
-
-    def pages_left(self, sender: str, sid: str, now: datetime) -> str | None:
-        """The text not yet sent of the sender's previous reply, while "1" still refers to it: ``""``
-        when that reply was the last page of an answer being read (nothing is left), ``None`` when "1"
-        refers to nothing here."""
-        with self.db.session() as session:
-            previous = session.execute(
-                select(InboundMessage.received_at, ChannelEvent.data)
-                .outerjoin(
-                    ChannelEvent,
-                    and_(
-                        ChannelEvent.channel == CHANNEL,
-                        ChannelEvent.kind == "reply",
-                        ChannelEvent.ref == InboundMessage.channel_msg_id,
-                    ),
-                )
-                .where(
-                    InboundMessage.channel == CHANNEL,
-                    InboundMessage.sender == sender,
-                    InboundMessage.channel_msg_id != sid,
-                )
-                .order_by(InboundMessage.id.desc())
-                .limit(1)
-            ).first()
-            data = (previous.data or {}) if previous is not None else {}
-            if previous is None or not (data.get("rest") or data.get("action") == "more"):
-                return None
-            if now - previous.received_at > MORE_VALID:
-                return None
-            # something we sent since (a survey, a notice) is what "1" answers now
-            sent_since = session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == CHANNEL,
-                    OutboxMessage.recipient == sender,
-                    OutboxMessage.status == "sent",
-                    OutboxMessage.sent_at > previous.received_at,
-                )
-            )
-            return None if sent_since else data.get("rest") or ""
-
-    def record(self, sid: str, page: SmsPage, action: str | None = None) -> str:
-        """Remember the reply sent for ``sid``; the first one recorded wins, and is returned."""
-        with self.db.session() as session:
-            session.add(self._row(sid, page, action))
-            self._commit_once(session)
-        return self._first(sid, page)
-
-    def handled_here(
-        self, message: Message, page: SmsPage, action: str, command: Command | None = None
-    ) -> str:
-        """Store a message the channel answered itself, its reply, and the preference it changed."""
-        sid = message.channel_msg_id or ""
-        now = message.received_at or self.clock()
-        with self.db.session() as session:
-            stored = session.scalar(
-                select(InboundMessage).where(
-                    InboundMessage.channel == CHANNEL, InboundMessage.channel_msg_id == sid
-                )
-            )
-            if stored is None:
-                session.add(
-                    InboundMessage(
-                        channel=CHANNEL, channel_msg_id=sid, sender=message.sender, text=message.text,
-                        received_at=now, status="processed",
-                    )
-                )  # fmt: skip
-            else:  # an earlier attempt failed in the pipeline: this one answers it
-                stored.status, stored.error = "processed", None
-            session.add(self._row(sid, page, action))
-            if command is not None:
-                apply_command(session, command, CHANNEL, message.sender, now)
-            self._commit_once(session)
-        return self._first(sid, page)
-
-    def _commit_once(self, session: Session) -> None:
-        try:
-            session.commit()
-        except IntegrityError:  # the same message handled twice at once: the other one did it
-            session.rollback()
-
-    def _first(self, sid: str, page: SmsPage) -> str:
-        recorded = self.reply_for(sid)
-        return page.body if recorded is None else recorded
-
-    def _event(self, sid: str) -> tuple:
-        return (ChannelEvent.channel == CHANNEL, ChannelEvent.ref == sid, ChannelEvent.kind == "reply")
-
-    def _row(self, sid: str, page: SmsPage, action: str | None) -> ChannelEvent:
-        data = {"body": page.body, "rest": page.rest, "action": action}
-        return ChannelEvent(channel=CHANNEL, ref=sid, kind="reply", data=data, at=self.clock())
 
 
 # ---------------------------------------------------------------- the webhook
@@ -250,23 +126,6 @@ def _message(form: Mapping[str, str], sid: str, sender: str) -> Message:
     )
 
 
-def _handle_here(replies: SmsReplies, message: Message, opt_out_type: str) -> str | None:
-    """The reply to a message about the SMS exchange itself, or ``None`` for one the pipeline takes."""
-    command = OPT_OUT_TYPES.get(opt_out_type) or preference_command(message.text)
-    if command is not None:
-        # with OptOutType set, Twilio's Advanced Opt-Out has sent its confirmation already
-        confirmation = "" if opt_out_type in OPT_OUT_TYPES else CONFIRMATIONS[command]
-        return replies.handled_here(message, SmsPage(confirmation, ""), command, command)
-    now = replies.clock()
-    if _MORE.match(normalize(message.text, 20).match):
-        rest = replies.pages_left(message.sender, message.channel_msg_id or "", now)
-        if rest:
-            return replies.handled_here(message, sms_page(rest), "more")
-        if rest == "":  # the citizen read the last page and asks for more (issue 16)
-            return replies.handled_here(message, SmsPage(LAST_PAGE, ""), "last_page")
-    return None
-
-
 @bp.post("/sms/incoming")
 @twilio_signed
 def incoming() -> Response | tuple[str, int]:
@@ -284,7 +143,7 @@ def incoming() -> Response | tuple[str, int]:
         earlier = replies.reply_for(sid)
         if earlier is not None:
             return _twiml(earlier)  # a retried webhook: the same reply, nothing done twice
-        body = _handle_here(replies, message, form.get("OptOutType", "").strip().upper())
+        body = replies.answer_here(message, form.get("OptOutType", "").strip().upper())
     except Exception as exc:
         if not database_unavailable(exc):
             raise

@@ -15,11 +15,12 @@ from twilio.request_validator import RequestValidator
 from app import create_app
 from channels.errors import KEPT, apology
 from channels.senders import build_senders
-from channels.sms import LAST_PAGE, MEDIA_REPLY, render
+from channels.sms import MEDIA_REPLY, render
 from intake.core.config import Settings
 from intake.core.messages import Candidate, Outcome
 from intake.core.models import ChannelEvent, ContactPreference, InboundMessage, Ticket
 from intake.core.preferences import OPT_IN_REPLY, OPT_OUT_REPLY
+from intake.sms_exchange import LAST_PAGE
 from kb.answer_forms import MORE
 from routing.surveys import SurveyRequest, ratings
 from tests.fakes import fake_twilio
@@ -363,6 +364,9 @@ def test_a_sender_over_the_rate_limit_gets_no_reply_and_nothing_is_stored(sms_ho
 def test_what_cannot_be_read_gets_a_polite_reply(phone, sms_hotline, body, extra, expected):
     reply = phone.text(body, **extra)
     no_content = sms_hotline.decide("", channel="sms").reply
+    if expected == MEDIA_REPLY:  # the pack's own emergency numbers, not a fixed list
+        expected = apology(MEDIA_REPLY, sms_hotline.policy)
+        assert "紧急情况请直接拨打110、119、122、120" in expected
     assert reply == (no_content if expected == "no_content" else expected)
     (ticket,) = tickets(sms_hotline)  # still a contact, recorded
     assert ticket.disposition == "declined" and ticket.decline_reason == "no_content"
