@@ -35,6 +35,8 @@ from intake.core.messages import Candidate, Message, Outcome, TicketInfo
 from intake.core.models import Conversation, InboundMessage, Ticket, TicketEvent
 from intake.core.tickets import create_ticket, find_ticket
 from intake.core.vocabulary import STAGES
+from intake.facts import place as place_named
+from intake.gathering import note_facts
 from intake.lookups import LookupGuard, guarded
 from intake.moves import Move, is_garbage, recognise, replies
 from intake.status import look_up, not_found_reply, parse_status_query
@@ -344,7 +346,7 @@ class Conversations:
                 and outcome.category in NEEDS_PLACE
                 and not recording  # a recording cannot answer a question
                 and not state.get("location")
-                and not rules.mentions_place(ctx.match, triage.policy)
+                and place_named(ctx.text.display, self._towns(ctx)) is None  # "路灯坏了" names none
             ):
                 outcome = replace(outcome, action="ask", reply=ASK_PLACE, unit=None, unit_name=None, due=None,
                                   basis=None)  # fmt: skip
@@ -601,6 +603,11 @@ class Conversations:
             )
             ticket.events.append(follow_up)
 
+        # the matter's facts as the citizen gave them: name, contact phone, time, parties, place
+        note_facts(
+            ticket, ctx.text.display, towns=self._towns(ctx), today=ctx.now.astimezone(self.triage.tz).date()
+        )
+
         if message.meta.get("recording_url"):  # a voicemail: the office listens to it
             keep = ("recording_url", "recording_duration", "call_sid")
             data = {k: message.meta[k] for k in keep if k in message.meta}
@@ -633,6 +640,10 @@ class Conversations:
         )
         reply = f"工单号：{ticket.number}。{outcome.reply}您可以凭工单号查询办理进度。"
         return replace(outcome, reply=reply, ticket=info)
+
+    def _towns(self, ctx: Context) -> set[str]:
+        """The towns a place may start with: the pack's jurisdiction's and the unit catalogue's."""
+        return set(self.triage.policy.towns) | {t for u in ctx.units.units.values() for t in u.towns}
 
     def _decide(self, ticket: Ticket, outcome: Outcome, now: datetime, place: str | None) -> None:
         """Fill in the ticket's disposition from the decision, and close it unless it is dispatched."""

@@ -48,7 +48,7 @@ from intake.core.vocabulary import STAGES
 from routing.deadlines import Deadlines, describe_limit
 from routing.handoff import Handoff, HandoffReport, incident
 from routing.policy import Policy
-from routing.redaction import redact
+from routing.redaction import redact, unit_facts
 from routing.replies import InvalidInput, Reply, parse_moment
 from routing.workdays import WorkdayCalendar
 
@@ -668,6 +668,7 @@ class Lifecycle:
             "text": redact(ticket.text) if secret else ticket.text,
             "location": redact(ticket.location) if secret else ticket.location,
             "citizen": None if secret else {"channel": ticket.channel, "phone": phone},
+            **unit_facts(ticket),  # citizen_name, contact_phone, event_time, event_date, parties, consent
             "registered_at": local_iso(ticket.created_at, self.tz),
             "dispatched_at": local_iso(ticket.dispatched_at or ticket.created_at, self.tz),
             "signed_at": local_iso(ticket.signed_at, self.tz),

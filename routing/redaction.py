@@ -1,9 +1,12 @@
 """What a unit is shown of a citizen's words where the pack's confidentiality rule hides them: names,
-phone numbers and house numbers replaced by （已隐去）."""
+phone numbers and house numbers replaced by （已隐去）; and which of the ticket's facts it sees."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from intake.core.models import Ticket
 
 # 001 第二十四条: without permission a unit gets no name, phone, address (or IP) of the citizen. For a
 # confidential ticket these are taken out of what the unit reads, as well as can be done on free text.
@@ -30,3 +33,23 @@ def redact(text: str | None) -> str | None:
         text = pattern.sub(HIDDEN, text)
     text = _NAME.sub(lambda m: m.group(1) + HIDDEN, text)
     return _DOOR.sub(lambda m: (m.group(2) or "") + HIDDEN if m.group(2) else HIDDEN + m.group(1), text)
+
+
+def contact_shown(ticket: Ticket) -> bool:
+    """Whether the unit may see who the citizen is (name, phone, address): not for a confidential ticket."""
+    return not ticket.confidential
+
+
+def unit_facts(ticket: Ticket) -> dict[str, Any]:
+    """The matter's facts as its unit sees them (issue 16): the citizen's name and contact phone only
+    where ``contact_shown``; the parties redacted as the text is (a neighbour's door number is an
+    address too); when it happened, and the confidentiality choice, always."""
+    shown = contact_shown(ticket)
+    return {
+        "citizen_name": ticket.citizen_name if shown else None,
+        "contact_phone": ticket.contact_phone if shown else None,
+        "event_time": ticket.event_time,
+        "event_date": ticket.event_date.isoformat() if ticket.event_date else None,
+        "parties": ticket.parties if shown else redact(ticket.parties),
+        "contact_consent": ticket.contact_consent,
+    }

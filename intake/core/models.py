@@ -7,10 +7,10 @@ abandoned) because the regulations count and publish all of them, not only the d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.core.db import Base
@@ -77,6 +77,15 @@ class Ticket(Base):
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     text: Mapped[str] = mapped_column(Text)
     location: Mapped[str | None] = mapped_column(String(200))
+    # The matter's facts (001 第十三条(四), 004 第十一条), read from the citizen's words or asked for
+    # (intake.facts, intake.gathering); the course is ``text``. The office's pages read these names.
+    citizen_name: Mapped[str | None] = mapped_column(String(64))  # as given: 张伟, 王女士, 姓王
+    contact_phone: Mapped[str | None] = mapped_column(String(32))  # given, else the caller ID
+    event_time: Mapped[str | None] = mapped_column(String(64))  # the citizen's words: 昨天晚上, 三天了
+    event_date: Mapped[date | None] = mapped_column(Date)  # that day, where the words name one
+    parties: Mapped[str | None] = mapped_column(Text)  # who else is involved: 华润超市、邻居
+    # whether the citizen agreed that the unit sees their contact (001 第二十四条); None: not asked
+    contact_consent: Mapped[bool | None] = mapped_column(Boolean)
     category: Mapped[str | None] = mapped_column(String(16), index=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)

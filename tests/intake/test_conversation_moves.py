@@ -184,7 +184,7 @@ def test_garbage_is_asked_again_and_the_next_complaint_is_its_own_matter(chat, d
     assert done["action"] == "ticket"
     garbage, complaint = tickets(demo)
     assert garbage.disposition == "declined" and garbage.text == GARBAGE
-    assert complaint.text == COMPLAINT and complaint.location is None
+    assert complaint.text == COMPLAINT and complaint.location == "瓢里镇瓢里街"  # its own place, not the mash
     assert complaint.disposition == "dispatched"
 
 
