@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from intake.core.messages import Message
@@ -77,3 +78,42 @@ def test_every_look_up_is_recorded_without_the_askers_number(demo):
     assert [r.kind for r in rows] == ["refused", "found"]
     assert all(r.data["number"] == number for r in rows)
     assert all("13700000000" not in str(r.data) for r in rows)
+
+
+# ---------------------------------------------------------------- the contact phone proves it (issue 16)
+
+WEB_TEXT = "幸福小区3号楼门口的路灯坏了一个星期了，我的电话是13800001234"
+
+
+@pytest.mark.parametrize(
+    "channel, sender",
+    [("sms", "+8613700000000"), ("wechat", "oWx-someone-else"), ("web", "web-another-browser"),
+     ("voice", "+8613711112222")],
+)  # fmt: skip
+def test_the_last_four_of_the_contact_phone_a_web_citizen_gave_prove_it_on_every_channel(
+    demo, channel, sender
+):
+    number = register(demo, channel="web", sender="web-registering-browser", text=WEB_TEXT)
+    found = demo.handle(Message(channel=channel, sender=sender, text=f"查询 {number} 1234"))
+    assert found.action == "status" and found.ticket is not None and found.ticket.number == number
+    wrong = demo.handle(Message(channel=channel, sender=sender, text=f"查询 {number} 4321"))
+    assert wrong.ticket is None and wrong.reply == not_found_reply(number)
+
+
+def test_the_status_api_takes_the_contact_phones_last_four(demo, client):
+    number = register(demo, channel="web", sender="web-registering-browser", text=WEB_TEXT)
+    assert client.get(f"/api/v1/tickets/{number}?check=1234").status_code == 200
+    assert client.get(f"/api/v1/tickets/{number}?check=0000").status_code == 404
+
+
+def test_an_sms_ticket_with_another_contact_phone_is_proven_by_either_number(demo):
+    number = register(demo, text="幸福小区3号楼门口的路灯坏了一个星期了，联系我女儿13600001111")
+    assert ask(demo, number, "1111").ticket is not None  # the contact phone given
+    assert ask(demo, number, "5678").ticket is not None  # the number it was texted from, as before
+
+
+def test_the_contact_phone_is_under_the_same_limit_on_wrong_tries(demo):
+    number = register(demo, channel="web", sender="web-registering-browser", text=WEB_TEXT)
+    for guess in range(ALLOWED):
+        assert ask(demo, number, f"{guess:04d}").ticket is None
+    assert ask(demo, number, "1234").ticket is None  # right, but too late: reads like an unknown number
