@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from intake.demo import load_demo
+from intake.demo import demo_county, load_demo
 from intake.evaluation import evaluate, format_report, load_cases, relabeller
 from intake.stats import compute
 
@@ -131,19 +131,33 @@ def upgrade_command(hotline_factory, revision: str) -> None:
 
 
 @click.command("demo")
+@click.option(
+    "--policy", "pack", default=None, help="the pack whose demo county to load (default: the deployment's)"
+)
 @click.pass_obj
-def demo_command(hotline_factory) -> None:
-    """Migrate the database and load the demo units and knowledge base (safe to run again)."""
+def demo_command(hotline_factory, pack: str | None) -> None:
+    """Migrate the database and load a pack's demo county: units and knowledge base (safe to run again)."""
     hotline = hotline_factory()
+    pack = (pack or hotline.policy.name).strip()
+    try:
+        county = demo_county(pack)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     hotline.db.upgrade()
     with hotline.db.session() as session:
-        count, report = load_demo(session)
+        count, report = load_demo(session, county.pack)
         if not report.ok:
             session.rollback()
             raise click.ClickException("demo knowledge base is invalid:\n" + "\n".join(report.errors))
         session.commit()
     hotline.forget_units()
     click.echo(
-        f"demo loaded: {count} units; knowledge base {report.added} added, {report.updated} updated, "
-        f"{report.unchanged} unchanged"
+        f"demo loaded ({county.pack}): {count} units; knowledge base {report.added} added, "
+        f"{report.updated} updated, {report.unchanged} unchanged"
     )
+    if county.pack != hotline.policy.name:
+        # The pack is a setting (HOTLINE_POLICY), not something the demo may change behind the office's back.
+        click.echo(
+            f"note: this deployment runs the {hotline.policy.name} pack; "
+            f"set HOTLINE_POLICY={county.pack} for its deadlines, lines and towns"
+        )
