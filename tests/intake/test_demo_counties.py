@@ -23,6 +23,8 @@ TOWN_MATTERS = [
     ("wengyuan", "周陂镇有段村道塌了一半，车过不去", "twn-zhoubei"),
     ("pingli", "长安镇街上的路灯坏了一个多月了", "twn-changan"),
     ("pingli", "八仙镇有段村道塌了一半，车过不去", "twn-baxian"),
+    ("liaoyang", "弓长岭区那条街的路灯坏了一个多月了", "gov-gongchangling"),
+    ("liaoyang", "首山镇有段村道塌了一半，车过不去", "gov-liaoyangxian"),  # a town of 辽阳县
 ]
 
 # pack, a routine question, the unit whose entry answers, a name the answer holds
@@ -32,10 +34,12 @@ ROUTINE = [
     ("wengyuan", "身份证丢了怎么补办", "gaj", "翁源县公安局"),
     ("pingli", "社保卡丢了咋办", "rsj", "平利县人社局"),
     ("pingli", "低保怎么申请", "mzj", "平利县民政局"),
+    ("liaoyang", "社保卡丢了咋办", "rsj", "辽阳市人社局"),
+    ("liaoyang", "家里暖气不热怎么办", "heat", "辽阳市供热有限公司"),
 ]
 
-# the county's own long-distance code: 0773 桂林, 0751 韶关, 0915 安康
-AREA_CODE = {"longsheng": "0773", "wengyuan": "0751", "pingli": "0915"}
+# the county's own long-distance code: 0773 桂林, 0751 韶关, 0915 安康, 0419 辽阳
+AREA_CODE = {"longsheng": "0773", "wengyuan": "0751", "pingli": "0915", "liaoyang": "0419"}
 
 
 def entries(pack: str) -> list[dict]:
@@ -139,6 +143,7 @@ def test_phones_are_the_countys_own(pack):
         ),
         "wengyuan",
         "pingli",
+        "liaoyang",
     ],
 )
 def test_no_entry_sends_the_citizen_to_12345(pack):
