@@ -35,8 +35,7 @@ from intake.core.messages import Candidate, Message, Outcome, TicketInfo
 from intake.core.models import Conversation, InboundMessage, Ticket, TicketEvent
 from intake.core.tickets import create_ticket, find_ticket
 from intake.core.vocabulary import STAGES
-from intake.facts import place as place_named
-from intake.gathering import note_facts
+from intake.gathering import missing_facts, note_facts, pending_category, question, read_answer
 from intake.lookups import LookupGuard, guarded
 from intake.moves import Move, is_garbage, recognise, replies
 from intake.status import look_up, not_found_reply, parse_status_query
@@ -55,9 +54,7 @@ CONVERSATION_IDLE = timedelta(minutes=30)
 # A citizen's earlier matter counts as the same one when the texts mean nearly the same (USE cosine).
 SAME_MATTER = 0.75
 RESOLVED_WINDOW = timedelta(days=90)  # after this a closed matter raised again is taken afresh
-NEEDS_PLACE = {"help", "complaint", "report"}
 LOCATION_KEPT = "已收到您发送的位置：{place}。请用文字说明您要反映的事项或咨询的问题。"
-ASK_PLACE = "请问这件事发生在什么地方？请告诉我们乡镇、村（社区）或街道、小区的名称，越具体越好。"
 _CHOICE = re.compile(r"^\s*(?:第)?([1-9])\s*(?:个|项|条)?\s*[.。,!]?\s*$")
 
 DISPOSITION = {
@@ -327,11 +324,10 @@ class Conversations:
             conv.state = {**state, "location": message.text}
             return Outcome(action="ask", reply=LOCATION_KEPT.format(place=message.text))
         if outcome is None and state.get("awaiting") == "place" and not recording:
-            # the matter first described, with the place the citizen has just given
+            # the matter first described, with the facts the citizen has just given (intake.gathering)
             combined = f"{state.get('text', '')}\n{message.text}".strip()
             ctx = triage.context(combined, now=now, channel=message.channel, index=index, units=units)
-            outcome = ticket_step(triage, ctx)
-            return self._record(session, conv, message, ctx, outcome, place=message.text)
+            return self._answered(session, conv, message, ctx, state)
         if outcome is None:
             if state.get("awaiting") == "describe" and state.get("pending"):
                 # "不是这个": this message is the matter, in the citizen's own words
@@ -341,17 +337,49 @@ class Conversations:
             outcome = triage.run(ctx)
             if outcome.action == "ticket":
                 outcome = self._repeat(session, message, ctx) or outcome
-            if (
-                outcome.action == "ticket"
-                and outcome.category in NEEDS_PLACE
-                and not recording  # a recording cannot answer a question
-                and not state.get("location")
-                and place_named(ctx.text.display, self._towns(ctx)) is None  # "路灯坏了" names none
-            ):
-                outcome = replace(outcome, action="ask", reply=ASK_PLACE, unit=None, unit_name=None, due=None,
-                                  basis=None)  # fmt: skip
+            missing = []
+            if outcome.action == "ticket" and not recording:  # a recording cannot answer a question
+                missing = missing_facts(
+                    triage.policy.facts, outcome.category, ctx.text.display, channel=message.channel,
+                    sender=message.sender, towns=self._towns(ctx), location=state.get("location"),
+                )  # fmt: skip
+            if missing:  # the pack's required facts the citizen's words do not give: one question
+                outcome = replace(outcome, action="ask", reply=question(missing), unit=None, unit_name=None,
+                                  due=None, basis=None)  # fmt: skip
+                return self._record(session, conv, message, ctx, outcome, place=None, missing=missing)
         shared = state.get("location") if outcome.action == "ticket" else None
         return self._record(session, conv, message, ctx, outcome, place=shared)
+
+    def _answered(
+        self, session: Session, conv: Conversation, message: Message, ctx: Context, state: dict[str, Any]
+    ) -> Outcome:
+        """The citizen's answer to the question about the pending matter: it fills that matter, never a
+        new one. "不知道" files it without the fact; a refusal the pack declines (001 第十三条(四), 002
+        第七条(十)) is declined with the pack's reply and article; anything else files it."""
+        rules_ = self.triage.policy.facts
+        asked = state.get("missing") or ["place"]
+        towns = self._towns(ctx)
+        answer = read_answer(message.text, asked, towns)
+        still = [
+            f for f in missing_facts(rules_, pending_category(state, rules_, asked), ctx.text.display,
+                                     channel=message.channel, sender=message.sender, towns=towns,
+                                     location=answer.place or state.get("location"))
+            if f in asked and not (f == "name" and answer.name)
+        ]  # fmt: skip
+        declining = set(still) & set(rules_.decline_for)
+        if answer.refused and declining and rules_.decline:
+            rule = next((r for r in self.triage.policy.declines if r.code == rules_.decline), None)
+            outcome = Outcome(
+                action="decline", reply=rules_.reply or "", decline_reason=rules_.decline,
+                basis=rules_.basis or (rule.basis if rule else None), category=state.get("category"),
+            )  # fmt: skip
+            return self._record(session, conv, message, ctx, outcome, place=answer.place or "")
+        outcome = ticket_step(self.triage, ctx)
+        recorded = self._record(session, conv, message, ctx, outcome, place=answer.place or "")
+        ticket = find_ticket(session, state["pending"]) if state.get("pending") else None
+        if ticket is not None and answer.name:
+            ticket.citizen_name = answer.name[:64]
+        return recorded
 
     # ------------------------------------------------------------ conversation moves
 
@@ -373,7 +401,7 @@ class Conversations:
         said = replies()
         medium = "voice" if message.channel == "voice" else "text"
         waiting = state.get("awaiting") if state.get("pending") else None
-        again = said["still_waiting"].get(waiting, "") if waiting else ""
+        again = (state.get("question") or said["still_waiting"].get(waiting, "")) if waiting else ""
         kind = move.kind
         if kind == "closing":
             lead = said["closing_pending"].get(waiting, "") if waiting else ""
@@ -443,7 +471,7 @@ class Conversations:
         waiting = state.get("awaiting") if state.get("pending") else None
         if waiting:
             said = replies()
-            reply = said["garbage"] + said["still_waiting"][waiting]
+            reply = said["garbage"] + (state.get("question") or said["still_waiting"][waiting])
             if waiting == "place":
                 return Outcome(action="ask", reply=reply)
             if rule is None:
@@ -575,8 +603,10 @@ class Conversations:
         ctx: Context,
         outcome: Outcome,
         place: str | None,
+        missing: list[str] | None = None,
     ) -> Outcome:
-        """Write the matter's ticket for ``outcome`` and the conversation's next state."""
+        """Write the matter's ticket for ``outcome`` and the conversation's next state (``missing``: the
+        facts an ``ask`` asks for)."""
         state = dict(conv.state or {})
         ticket = find_ticket(session, state["pending"]) if state.get("pending") else None
         if ticket is None:
@@ -621,7 +651,8 @@ class Conversations:
             if outcome.action == "clarify":
                 waiting |= {"awaiting": "clarify", "candidates": [c.kb_id for c in outcome.candidates or []]}
             else:
-                waiting |= {"awaiting": "place", "text": ctx.text.display}
+                waiting |= {"awaiting": "place", "text": ctx.text.display, "missing": missing or ["place"],
+                            "question": outcome.reply, "category": outcome.category}  # fmt: skip
             conv.state = waiting
             return outcome
 

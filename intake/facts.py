@@ -229,7 +229,8 @@ def parties(text: str) -> str | None:
             continue
         found.append((m.start(1) + len(m.group(1)) - len(head), name))
     for m in _ROLES.finditer(text):
-        if not any(s <= m.start() < s + len(n) for s, n in found):
+        # inside a named party, or only saying where it is ("楼下的烧烤店"): not a party of its own
+        if not any(s <= m.start() < s + len(n) or m.end() <= s <= m.end() + 1 for s, n in found):
             found.append((m.start(), m.group(0)))
     names: list[str] = []
     for _, name in sorted(found):

@@ -12,7 +12,16 @@ import yaml
 from intake.core.vocabulary import CATEGORIES, DECLINE_CODES, REDIRECT_CODES
 from routing.policy.model import LINE_KINDS, Deadline, EmergencyLine, PatternRule, Policy, PolicyError
 from routing.policy.reader import _Reader
-from routing.policy.sections import _file_as, _handling, _hours, _key_items, _knowledge, _supervision, _survey
+from routing.policy.sections import (
+    _facts,
+    _file_as,
+    _handling,
+    _hours,
+    _key_items,
+    _knowledge,
+    _supervision,
+    _survey,
+)
 
 POLICY_DIR = Path(__file__).parent.parent / "policies"
 
@@ -236,6 +245,7 @@ def load(name_or_path: str) -> Policy:
         knowledge=_knowledge(r),
         key_items=_key_items(r),
         file_as=_file_as(r, categories),
+        facts=_facts(r, categories, tuple(r.get(("declines",), dict, required=False) or ())),
         source=path,
         raw=data,
     )

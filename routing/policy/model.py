@@ -276,6 +276,29 @@ class KeyItems:
     basis: str | None = None
 
 
+FACT_NAMES = ("name", "phone", "place", "time", "parties")
+
+
+@dataclass(frozen=True)
+class FactRules:
+    """Which of a matter's facts the ticket must hold, by category, and what a refusal leads to.
+
+    ``required`` maps a category to the facts asked for when the citizen's words do not give them
+    (``name``, ``phone``, ``place``, ``time``, ``parties``). A citizen who refuses one of ``decline_for``
+    is declined with ``decline`` (a code of ``declines``) and ``reply``; any other refusal, or "不知道",
+    files the matter without it.
+    """
+
+    required: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    decline: str | None = None
+    decline_for: tuple[str, ...] = ()
+    reply: str | None = None
+    basis: str | None = None
+
+    def needed(self, category: str | None) -> tuple[str, ...]:
+        return self.required.get(category or "", ())
+
+
 @dataclass(frozen=True)
 class Knowledge:
     """Who keeps the knowledge base current: how fast a unit must answer a knowledge question (知识提问)."""
@@ -315,6 +338,7 @@ class Policy:
     knowledge: Knowledge = field(default_factory=Knowledge)
     key_items: KeyItems = field(default_factory=KeyItems)
     file_as: dict[str, FiledAs] = field(default_factory=dict)
+    facts: FactRules = field(default_factory=FactRules)
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 

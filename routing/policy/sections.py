@@ -1,5 +1,5 @@
 """The optional sections of a pack (handling, survey and its calls, hours, supervision, knowledge, key items,
-filing rules), each validated by the reader and built into its dataclass."""
+filing rules, a matter's required facts), each validated by the reader and built into its dataclass."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from intake.core.vocabulary import CATEGORIES
 from routing.policy.model import (
     CARD_COLOURS,
     DEFAULT_RATINGS,
+    FACT_NAMES,
     OFF_HOURS,
     Calls,
     Card,
     Deadline,
     Extension,
+    FactRules,
     FiledAs,
     FollowUp,
     Handling,
@@ -319,3 +321,42 @@ def _supervision(r: _Reader) -> Supervision:
             )
         )
     return Supervision(cards=tuple(cards))
+
+
+def _facts(r: _Reader, categories: dict[str, Deadline], declines: tuple[str, ...]) -> FactRules:
+    """``facts``: the facts asked for by category, and the decline for a citizen who refuses them."""
+    at = ("facts",)
+    spec = r.section(at, ("required", "decline", "decline_for", "reply", "basis"))
+    if spec is None:
+        return FactRules()
+    required: dict[str, tuple[str, ...]] = {}
+    for category, names in (r.get((*at, "required"), dict, required=False) or {}).items():
+        where = (*at, "required", str(category))
+        if category not in CATEGORIES:
+            r.problem(where, f"expected a category ({', '.join(CATEGORIES)}), got {category!r}")
+            continue
+        if category not in categories:
+            continue  # a base pack's rule for a category this pack does not accept
+        if not isinstance(names, list) or any(n not in FACT_NAMES for n in names):
+            r.problem(where, f"expected a list of {', '.join(FACT_NAMES)}")
+            continue
+        required[category] = tuple(names)
+    decline = spec.get("decline")
+    decline_for = spec.get("decline_for") or []
+    if decline is not None and decline not in declines:
+        r.problem((*at, "decline"), f"expected a decline code this pack enables, got {decline!r}")
+        decline = None
+    if not isinstance(decline_for, list) or any(n not in FACT_NAMES for n in decline_for):
+        r.problem((*at, "decline_for"), f"expected a list of {', '.join(FACT_NAMES)}")
+        decline_for = []
+    if decline_for and not (spec.get("decline") and spec.get("reply")):
+        r.problem(at, "decline_for needs decline: (the code) and reply: (what the citizen is told)")
+    # a decline rests on an article; asking alone may be the deployment's practice (basis optional)
+    basis = r.basis(at, spec) if decline or spec.get("basis") is not None else None
+    return FactRules(
+        required=required,
+        decline=decline,
+        decline_for=tuple(decline_for),
+        reply=spec.get("reply"),
+        basis=basis,
+    )

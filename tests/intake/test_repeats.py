@@ -57,7 +57,10 @@ def test_a_different_matter_or_a_different_citizen_gets_a_new_ticket(demo):
 def test_a_pack_without_the_rule_takes_the_matter_again(clock, database_url, tmp_path):
     hotline = make_hotline(database_url, tmp_path, clock, policy="liaoyang", demo=True)
     try:
-        assert _send(hotline, "c5", LIGHT).action == "ticket"
-        assert _send(hotline, "c5", LIGHT_AGAIN).action == "ticket"
+        # 001 第十三条(四) asks who is involved (当事人) in a complaint; "不知道" files it without
+        asked = _send(hotline, "c5", LIGHT)
+        assert asked.action == "ask" and "涉及哪家单位" in asked.reply
+        assert _send(hotline, "c5", "不知道").action == "ticket"
+        assert _send(hotline, "c5", LIGHT_AGAIN).action == "ticket"  # taken again, no duplicate
     finally:
         hotline.db.dispose()
