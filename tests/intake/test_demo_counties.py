@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from intake.demo import demo_county, demo_packs, load_demo
+from routing import policy as policies
 from tests.conftest import make_hotline
 
 # A reply that tells the citizen to ring or write to 12345 (the unit's own name, 翁源县12345…, is fine).
@@ -25,6 +26,8 @@ TOWN_MATTERS = [
     ("pingli", "八仙镇有段村道塌了一半，车过不去", "twn-baxian"),
     ("liaoyang", "弓长岭区那条街的路灯坏了一个多月了", "gov-gongchangling"),
     ("liaoyang", "首山镇有段村道塌了一半，车过不去", "gov-liaoyangxian"),  # a town of 辽阳县
+    ("guizhou", "遵义市汇川区那条街的路灯坏了一个多月了", "gov-zunyi"),  # a province: its cities
+    ("guizhou", "黔东南州有段村道塌了一半，车过不去", "gov-qiandongnan"),
 ]
 
 # pack, a routine question, the unit whose entry answers, a name the answer holds
@@ -36,10 +39,12 @@ ROUTINE = [
     ("pingli", "低保怎么申请", "mzj", "平利县民政局"),
     ("liaoyang", "社保卡丢了咋办", "rsj", "辽阳市人社局"),
     ("liaoyang", "家里暖气不热怎么办", "heat", "辽阳市供热有限公司"),
+    ("guizhou", "社保卡丢了咋办", "rst", "贵州省人力资源和社会保障厅"),
+    ("guizhou", "办护照要什么材料", "gat", "贵州省公安厅"),
 ]
 
-# the county's own long-distance code: 0773 桂林, 0751 韶关, 0915 安康, 0419 辽阳
-AREA_CODE = {"longsheng": "0773", "wengyuan": "0751", "pingli": "0915", "liaoyang": "0419"}
+# the county's own long-distance code: 0773 桂林, 0751 韶关, 0915 安康, 0419 辽阳, 0851 贵阳
+AREA_CODE = {"longsheng": "0773", "wengyuan": "0751", "pingli": "0915", "liaoyang": "0419", "guizhou": "0851"}
 
 
 def entries(pack: str) -> list[dict]:
@@ -65,7 +70,7 @@ def county(request, settings, clock):
 
 
 def test_every_pack_has_a_demo_county():
-    assert set(AREA_CODE) <= set(demo_packs())
+    assert set(AREA_CODE) == set(demo_packs()) == set(policies.available())
 
 
 def test_a_pack_without_a_county_is_refused_in_chinese():
@@ -144,6 +149,7 @@ def test_phones_are_the_countys_own(pack):
         "wengyuan",
         "pingli",
         "liaoyang",
+        "guizhou",
     ],
 )
 def test_no_entry_sends_the_citizen_to_12345(pack):
@@ -168,4 +174,4 @@ def test_the_demo_command_defaults_to_the_deployments_pack(cli):
 
 def test_the_demo_command_names_the_packs_that_have_a_county(cli):
     result = cli("demo", "--policy", "atlantis")
-    assert result.exit_code != 0 and "没有演示县" in result.output and "wengyuan" in result.output
+    assert result.exit_code != 0 and "没有演示县" in result.output and "guizhou、liaoyang" in result.output
