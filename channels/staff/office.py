@@ -41,7 +41,7 @@ from sqlalchemy import select
 import intake.core.staff  # noqa: F401  (registers staff_users on Base.metadata when the app loads)
 from channels.security import hotline
 from channels.staff.auth import check_csrf, csrf_token, current_user, office_only, staff_headers
-from intake.core.dates import local_minute
+from intake.core.dates import format_due, local_minute
 from intake.core.inputs import formula_safe
 from intake.core.models import Ticket, Unit
 from intake.core.permissions import may_see_phone_numbers
@@ -116,6 +116,8 @@ def dashboard():
         title=hotline().policy.title,
         categories=CATEGORY_NAMES,
         channels=CHANNEL_NAMES,
+        stages=STAGES,
+        format_due=format_due,
         csrf_token=csrf_token(),
     )
 
