@@ -35,7 +35,15 @@ from intake.core.messages import Candidate, Message, Outcome, TicketInfo
 from intake.core.models import Conversation, InboundMessage, Ticket, TicketEvent
 from intake.core.tickets import create_ticket, find_ticket
 from intake.core.vocabulary import STAGES
-from intake.gathering import missing_facts, note_facts, pending_category, question, read_answer
+from intake.gathering import (
+    CONSENT_QUESTION,
+    missing_facts,
+    note_facts,
+    pending_category,
+    question,
+    read_answer,
+    read_consent,
+)
 from intake.lookups import LookupGuard, guarded
 from intake.moves import Move, is_garbage, recognise, replies
 from intake.status import look_up, not_found_reply, parse_status_query
@@ -344,8 +352,9 @@ class Conversations:
                     sender=message.sender, towns=self._towns(ctx), location=state.get("location"),
                 )  # fmt: skip
             if missing:  # the pack's required facts the citizen's words do not give: one question
-                outcome = replace(outcome, action="ask", reply=question(missing), unit=None, unit_name=None,
-                                  due=None, basis=None)  # fmt: skip
+                consent = triage.policy.facts.contact_to_unit == "ask"  # 001 第二十四条: asked with them
+                outcome = replace(outcome, action="ask", reply=question(missing, consent), unit=None,
+                                  unit_name=None, due=None, basis=None)  # fmt: skip
                 return self._record(session, conv, message, ctx, outcome, place=None, missing=missing)
         shared = state.get("location") if outcome.action == "ticket" else None
         return self._record(session, conv, message, ctx, outcome, place=shared)
@@ -379,6 +388,8 @@ class Conversations:
         ticket = find_ticket(session, state["pending"]) if state.get("pending") else None
         if ticket is not None and answer.name:
             ticket.citizen_name = answer.name[:64]
+        if ticket is not None and CONSENT_QUESTION in (state.get("question") or ""):
+            ticket.contact_consent = read_consent(message.text)  # asked once; unclear stays None
         return recorded
 
     # ------------------------------------------------------------ conversation moves

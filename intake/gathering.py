@@ -100,11 +100,23 @@ def missing_facts(
     return [f for f in ORDER if f in needed and f not in have]
 
 
-def question(missing: list[str]) -> str:
-    """One turn asking for every missing fact."""
-    if missing == ["place"]:
-        return ASK_PLACE
-    return "".join(QUESTIONS[f] for f in missing)
+# 001 第二十四条: the unit gets the citizen's name, phone and address only with their permission
+CONSENT_QUESTION = "您的姓名和电话是否同意提供给承办单位，方便他们直接联系您？"
+_CONSENT_NO = re.compile(r"不同意|不要给|别给|不给|不愿意|不行|不可以|保密|不要告诉|别告诉")
+_CONSENT_YES = re.compile(r"同意|可以|没问题|好的|愿意")
+
+
+def question(missing: list[str], consent: bool = False) -> str:
+    """One turn asking for every missing fact (and, where the pack asks it, the permission)."""
+    asked = ASK_PLACE if missing == ["place"] else "".join(QUESTIONS[f] for f in missing)
+    return asked + (CONSENT_QUESTION if consent else "")
+
+
+def read_consent(text: str) -> bool | None:
+    """The citizen's answer to ``CONSENT_QUESTION``: agreed, refused, or ``None`` when not said."""
+    if _CONSENT_NO.search(text):
+        return False
+    return True if _CONSENT_YES.search(text) else None
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ from intake.core.vocabulary import STAGES
 from routing.deadlines import Deadlines, describe_limit
 from routing.handoff import Handoff, HandoffReport, incident
 from routing.policy import Policy
-from routing.redaction import redact, unit_facts
+from routing.redaction import contact_shown, redact, unit_facts
 from routing.replies import InvalidInput, Reply, parse_moment
 from routing.workdays import WorkdayCalendar
 
@@ -645,7 +645,8 @@ class Lifecycle:
         contact is left out and the free text redacted.
         """
         now = self._now(now)
-        secret = bool(ticket.confidential)
+        contact = self.policy.facts.contact_to_unit
+        secret = not contact_shown(ticket, contact)  # confidential, or (001 第二十四条) not agreed to
         phone = None if secret else citizen_phone(ticket)
         sign_by = self.deadlines.sign_by(ticket)
         return_by = self.deadlines.return_by(ticket)
@@ -664,11 +665,11 @@ class Lifecycle:
             "unit_name": unit_name,
             "category": ticket.category,
             "urgent": bool(ticket.urgent),
-            "confidential": secret,
+            "confidential": bool(ticket.confidential),
             "text": redact(ticket.text) if secret else ticket.text,
             "location": redact(ticket.location) if secret else ticket.location,
             "citizen": None if secret else {"channel": ticket.channel, "phone": phone},
-            **unit_facts(ticket),  # citizen_name, contact_phone, event_time, event_date, parties, consent
+            **unit_facts(ticket, contact),  # citizen_name, contact_phone, event_time/date, parties, consent
             "registered_at": local_iso(ticket.created_at, self.tz),
             "dispatched_at": local_iso(ticket.dispatched_at or ticket.created_at, self.tz),
             "signed_at": local_iso(ticket.signed_at, self.tz),

@@ -35,16 +35,19 @@ def redact(text: str | None) -> str | None:
     return _DOOR.sub(lambda m: (m.group(2) or "") + HIDDEN if m.group(2) else HIDDEN + m.group(1), text)
 
 
-def contact_shown(ticket: Ticket) -> bool:
-    """Whether the unit may see who the citizen is (name, phone, address): not for a confidential ticket."""
-    return not ticket.confidential
+def contact_shown(ticket: Ticket, contact_to_unit: str = "on_request") -> bool:
+    """Whether the unit may see who the citizen is (name, phone, address): never for a confidential
+    ticket; under a pack's ``contact_to_unit: ask`` (001 第二十四条) only when the citizen agreed."""
+    if ticket.confidential:
+        return False
+    return ticket.contact_consent is True if contact_to_unit == "ask" else True
 
 
-def unit_facts(ticket: Ticket) -> dict[str, Any]:
+def unit_facts(ticket: Ticket, contact_to_unit: str = "on_request") -> dict[str, Any]:
     """The matter's facts as its unit sees them (issue 16): the citizen's name and contact phone only
     where ``contact_shown``; the parties redacted as the text is (a neighbour's door number is an
     address too); when it happened, and the confidentiality choice, always."""
-    shown = contact_shown(ticket)
+    shown = contact_shown(ticket, contact_to_unit)
     return {
         "citizen_name": ticket.citizen_name if shown else None,
         "contact_phone": ticket.contact_phone if shown else None,

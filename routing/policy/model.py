@@ -294,6 +294,10 @@ class FactRules:
     decline_for: tuple[str, ...] = ()
     reply: str | None = None
     basis: str | None = None
+    # who the unit may know the citizen is: ``ask`` (001 第二十四条: only with the citizen's permission,
+    # asked with the other questions) or ``on_request`` (shown unless the citizen asks for confidentiality)
+    contact_to_unit: str = "on_request"
+    contact_basis: str | None = None
 
     def needed(self, category: str | None) -> tuple[str, ...]:
         return self.required.get(category or "", ())

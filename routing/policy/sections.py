@@ -326,7 +326,9 @@ def _supervision(r: _Reader) -> Supervision:
 def _facts(r: _Reader, categories: dict[str, Deadline], declines: tuple[str, ...]) -> FactRules:
     """``facts``: the facts asked for by category, and the decline for a citizen who refuses them."""
     at = ("facts",)
-    spec = r.section(at, ("required", "decline", "decline_for", "reply", "basis"))
+    spec = r.section(
+        at, ("required", "decline", "decline_for", "reply", "basis", "contact_to_unit", "contact_basis")
+    )
     if spec is None:
         return FactRules()
     required: dict[str, tuple[str, ...]] = {}
@@ -353,10 +355,19 @@ def _facts(r: _Reader, categories: dict[str, Deadline], declines: tuple[str, ...
         r.problem(at, "decline_for needs decline: (the code) and reply: (what the citizen is told)")
     # a decline rests on an article; asking alone may be the deployment's practice (basis optional)
     basis = r.basis(at, spec) if decline or spec.get("basis") is not None else None
+    contact = spec.get("contact_to_unit") or "on_request"
+    if contact not in ("ask", "on_request"):
+        r.problem((*at, "contact_to_unit"), f"expected ask or on_request, got {contact!r}")
+        contact = "on_request"
+    contact_basis = spec.get("contact_basis")
+    if contact == "ask" and not contact_basis:
+        r.problem((*at, "contact_basis"), "missing: the article that asks for permission")
     return FactRules(
         required=required,
         decline=decline,
         decline_for=tuple(decline_for),
         reply=spec.get("reply"),
         basis=basis,
+        contact_to_unit=contact,
+        contact_basis=contact_basis,
     )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app import create_app
 from intake.core.messages import Message
 from intake.core.models import Ticket
-from intake.gathering import ASK_PLACE
+from intake.gathering import ASK_PLACE, CONSENT_QUESTION
 from routing.policy import load
 from tests.conftest import make_hotline
 from tests.contract import CONTRACT_KEYS
@@ -160,7 +160,10 @@ def test_time_and_parties_under_001_and_a_refusal_may_be_declined(deploy, answer
     hotline, client = deploy("liaoyang")
     chat = Chat(client)
     asked = chat.say("我要投诉幸福小区门口有人乱倒垃圾")
-    assert (asked["action"], asked["reply"]) == ("ask", "大概是什么时候发生的？涉及哪家单位、商家或哪些人？")
+    assert (asked["action"], asked["reply"]) == (
+        "ask",
+        "大概是什么时候发生的？涉及哪家单位、商家或哪些人？" + CONSENT_QUESTION,
+    )
     done = chat.say(answer)
     assert done["action"] == action
     (ticket,) = tickets(hotline)
@@ -186,3 +189,48 @@ def test_what_the_first_message_gives_is_not_asked(deploy):
     assert done["action"] == "ticket"
     (ticket,) = tickets(hotline)
     assert (ticket.citizen_name, ticket.contact_phone, ticket.parties) == ("张伟", "13800001234", "华润超市")
+
+
+# ---------------------------------------------------------------- who the unit may know (001 第二十四条)
+
+
+def unit_view_of(hotline, number: str) -> dict:
+    with hotline.db.session() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.number == number))
+        return hotline.lifecycle.unit_view(session, ticket)
+
+
+@pytest.mark.parametrize(
+    "answer, consent",
+    [("昨天下午，是楼下的烧烤店，同意", True), ("昨天下午，是楼下的烧烤店，不同意", False),
+     ("昨天下午，是楼下的烧烤店", None)],
+)  # fmt: skip
+def test_under_001_the_unit_sees_who_the_citizen_is_only_when_they_agreed(deploy, answer, consent):
+    hotline, client = deploy("liaoyang")
+    chat = Chat(client)
+    chat.say("我叫张伟，电话13800001234，我要投诉幸福小区门口有人乱倒垃圾")
+    done = chat.say(answer)
+    assert done["action"] == "ticket"
+    (ticket,) = tickets(hotline)
+    assert ticket.contact_consent is consent
+    view = unit_view_of(hotline, ticket.number)
+    assert view["confidential"] is False
+    if consent:
+        assert (view["citizen_name"], view["contact_phone"]) == ("张伟", "13800001234")
+    else:
+        assert (view["citizen_name"], view["contact_phone"], view["citizen"]) == (None, None, None)
+        assert "张伟" not in view["text"] and "13800001234" not in view["text"]
+
+
+def test_elsewhere_the_unit_sees_the_contact_unless_the_citizen_asks_for_confidentiality(deploy):
+    hotline, _ = deploy("longsheng")
+    plain = hotline.handle(
+        Message(channel="sms", sender="+8613912345678", text="幸福小区3号楼门口的路灯坏了一个星期了")
+    )
+    secret = hotline.handle(
+        Message(
+            channel="sms", sender="+8613912345670", text="幸福小区5号楼门口的路灯坏了一个星期了，请为我保密"
+        )
+    )
+    assert unit_view_of(hotline, plain.ticket.number)["contact_phone"] == "+8613912345678"
+    assert unit_view_of(hotline, secret.ticket.number)["contact_phone"] is None
