@@ -140,12 +140,7 @@ def test_phones_are_the_countys_own(pack):
 @pytest.mark.parametrize(
     "pack",
     [
-        pytest.param(
-            "longsheng",
-            marks=pytest.mark.xfail(
-                strict=True, reason="kb/demo/entries.jsonl still says 拨打12345 (not this file's owner)"
-            ),
-        ),
+        "longsheng",
         "wengyuan",
         "pingli",
         "liaoyang",
