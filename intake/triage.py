@@ -188,29 +188,8 @@ def redirect_step(triage: Triage, ctx: Context) -> Outcome | None:
 def decline_step(triage: Triage, ctx: Context) -> Outcome | None:
     found = rules.detect_decline(ctx.match, triage.policy)
     if not found:
-        return learned_refusal(triage, ctx)
+        return None
     return Outcome(action="decline", reply=found.reply, decline_reason=found.code, basis=found.basis)
-
-
-def learned_refusal(triage: Triage, ctx: Context) -> Outcome | None:
-    # no pack rule redirected or declined (the decline step runs after the redirect step): the learned
-    # heads may, each only among the pack's own codes and above its threshold; the pack's rule for the
-    # code gives the reply and the article
-    if triage.classifier is None:
-        return None
-    found = rules.learned_refusal(ctx.match, triage.policy, triage.classifier.refusal)
-    if found is None:
-        return None
-    kind, decision = found
-    if kind == "redirect":
-        return Outcome(
-            action="redirect",
-            reply=decision.reply,
-            redirect_to=decision.code,
-            basis=decision.basis,
-            category=triage.category(ctx),
-        )
-    return Outcome(action="decline", reply=decision.reply, decline_reason=decision.code, basis=decision.basis)
 
 
 def knowledge_step(triage: Triage, ctx: Context) -> Outcome | None:

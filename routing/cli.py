@@ -21,80 +21,28 @@ CORPUS = Path(__file__).parents[1] / "tests" / "data" / "corpus"  # in a checkou
 )  # fmt: skip
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Where to write the category weights (the other heads go beside it: redirect.npz, decline.npz); "
-    "default: the models shipped in the package.",
+    help="Where to write the weights; default: the model shipped in the package.",
 )  # fmt: skip
-@click.option(
-    "--export-corrections", "export", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Write the office's corrections as corpus-format JSON Lines to FILE and train nothing.",
-)  # fmt: skip
-@click.option("--no-corrections", is_flag=True, help="Train on the corpus files only, not the database.")
-@click.pass_obj
-def train_command(
-    hotline_factory, paths: tuple[Path, ...], out: Path | None, export: Path | None, no_corrections: bool
-) -> None:
-    """Train the triage models (category, redirect, decline) and save them as plain arrays.
-
-    The office's corrections in the database (the latest per ticket and field) are labelled examples
-    too, and win over a corpus row with the same text.
-    """
-    import json
+def train_command(paths: tuple[Path, ...], out: Path | None) -> None:
+    """Train the category model (scikit-learn) and save it as plain arrays."""
     import time
 
     from intake.core.text import normalize
     from kb.encoders import get_encoder
     from routing import classifier
-    from routing.learned import corrections as office
 
-    found = [] if no_corrections else _corrections(hotline_factory, office)
-    if export is not None:
-        rows = office.as_corpus_rows(found)
-        export.parent.mkdir(parents=True, exist_ok=True)
-        export.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-        click.echo(f"{len(rows)} corrections written to {export}")
-        return
     files = list(paths) or sorted(CORPUS.glob("train_*.jsonl"))
     if not files:
         raise click.ClickException("no labelled files: give --corpus FILE")
-    examples = classifier.read_examples(files)
-    corrected = office.as_examples(found)
+    examples = classifier.read_labelled(files)
     started = time.monotonic()
-    encoder = get_encoder(None)
-    vectors = classifier.vector_cache(encoder)
+    model = classifier.train(examples, get_encoder(None), lambda text: normalize(text).match)
     target = out or classifier.SHIPPED
-    for head in classifier.HEADS:
-        rows = classifier.overrule(examples[head], corrected.get(head, []))
-        path = target if head == "category" else classifier.model_path(target.parent, head)
-        try:
-            model = classifier.train(rows, encoder, lambda text: normalize(text).match, head, vectors=vectors)
-        except ValueError:
-            if head == "category":
-                raise click.ClickException("the labelled files hold fewer than two categories") from None
-            click.echo(f"{head}: fewer than two labels in the examples, not trained")
-            continue
-        model.save(path)
-        if head == "category":
-            click.echo(
-                f"trained on {len(rows)} messages from {len(files)} files; classes {', '.join(model.classes)}"
-            )
-        else:
-            click.echo(f"{head}: trained on {len(rows)} messages, {len(model.classes) - 1} codes")
+    model.save(target)
     click.echo(
-        f"{len(found)} office corrections used; {time.monotonic() - started:.1f} s; "
-        f"written to {target.parent}"
+        f"trained on {len(examples)} messages from {len(files)} files in {time.monotonic() - started:.1f} s; "
+        f"classes {', '.join(model.classes)}; written to {target}"
     )
-
-
-def _corrections(hotline_factory, office) -> list:
-    """The office's latest corrections, or none when no database can be read."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        with hotline_factory().db.session() as session:
-            return office.latest(session)
-    except SQLAlchemyError as exc:
-        click.echo(f"corrections not read (database: {exc.__class__.__name__}); training on the files only")
-        return []
 
 
 @click.group("policy")

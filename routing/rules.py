@@ -148,29 +148,6 @@ def detect_redirect(text: str, policy: Policy) -> RuleDecision | None:
     return _first(policy.redirects, text)
 
 
-Refusal = Callable[[str, str, frozenset[str]], "tuple[str, float] | None"]
-
-
-def learned_refusal(text: str, policy: Policy, model: Refusal) -> tuple[str, RuleDecision] | None:
-    """A redirect or decline the learned model (``routing.classifier``) is sure of where no pack rule
-    matched: ``("redirect" | "decline", decision)`` with the reply and article of the pack's rule for
-    that code, or ``None``. ``model(head, text, codes)`` only ever chooses among the pack's codes; when
-    both heads are sure, the likelier wins."""
-    found = []
-    for head, pack_rules in (("redirect", policy.redirects), ("decline", policy.declines)):
-        by_code = {rule.code: rule for rule in pack_rules}
-        guess = model(head, text, frozenset(by_code))
-        if guess is not None and guess[0] in by_code:
-            rule = by_code[guess[0]]
-            found.append(
-                (guess[1], head, RuleDecision(code=rule.code, reply=rule.reply or "", basis=rule.basis))
-            )
-    if not found:
-        return None
-    _, head, decision = max(found, key=lambda item: item[0])
-    return head, decision
-
-
 def classify(text: str, policy: Policy, learned: Callable[[str], str] | None = None) -> str:
     """The category of the matter: the first pack rule that matches; else the learned model's
     (``routing.classifier``) when there is one; else consult if it reads like a question, or help."""
