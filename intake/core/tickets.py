@@ -20,6 +20,9 @@ from sqlalchemy.orm import Session
 
 from intake.core.models import Ticket, TicketCounter, TicketEvent
 
+# A dialable number: an optional +, digits, and the spaces, dashes and brackets people write in them.
+_PHONE_NUMBER = re.compile(r"\+?[\d\s()\-]+")
+
 
 def next_ticket_number(session: Session, now: datetime, tz: ZoneInfo) -> str:
     """Draw the next ticket number for the day of ``now`` in ``tz``."""
@@ -69,9 +72,15 @@ PHONE_CHANNELS = ("voice", "sms")
 
 
 def citizen_phone(ticket: Ticket) -> str | None:
-    """The number the citizen called or texted from (voice and SMS only; a withheld ID is none)."""
-    digits = re.sub(r"\D", "", ticket.sender or "")
-    return ticket.sender if ticket.channel in PHONE_CHANNELS and len(digits) >= 7 else None
+    """The number the citizen called or texted from (voice and SMS only; a withheld ID is none).
+
+    A withheld caller ID arrives as ``anonymous:{CallSid}``, whose SID holds digits too, so the
+    sender must look like a number as a whole, not merely contain seven digits.
+    """
+    sender = (ticket.sender or "").strip()
+    if ticket.channel not in PHONE_CHANNELS or not _PHONE_NUMBER.fullmatch(sender):
+        return None
+    return sender if len(re.sub(r"\D", "", sender)) >= 7 else None
 
 
 def find_ticket(session: Session, number: str) -> Ticket | None:

@@ -421,6 +421,7 @@ def test_a_withheld_caller_id_still_registers_a_ticket_but_gets_no_sms(phone, cl
     confirmed = caller.say(PLACE)
     [ticket] = tickets(phone)
     assert ticket.sender == f"anonymous:{caller.sid}" and ticket.disposition == "dispatched"
+    assert ticket.contact_phone is None  # the SID's digits are not a number to call back
     assert aloud(ticket.number) in heard(confirmed) and "短信" not in said(confirmed)
     assert outbox(phone) == []
 
