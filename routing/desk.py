@@ -30,14 +30,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake.core.dates import describe_moment
-from intake.core.models import Ticket, TicketEvent, Unit
+from intake.core.models import InboundMessage, Ticket, TicketEvent, Unit
 from intake.core.text import normalize
 from intake.core.tickets import find_ticket
 from intake.core.vocabulary import CATEGORIES
-from routing.keyitems import is_key_item
+from routing.keyitems import is_key_item, linked_numbers
 from routing.lifecycle import TransitionRefused
 from routing.policy import Policy
 from routing.replies import InvalidInput
+from routing.surveys import SurveyRequest
 from routing.units import Choice, UnitCatalogue
 
 NOTE_LIMIT = 1000
@@ -138,6 +139,47 @@ def check_stamp(session: Session, ticket: Ticket, seen: int, tz: ZoneInfo) -> No
 def aware(moment: datetime) -> datetime:
     """A stored moment with its zone (SQLite returns UTC moments without one)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- what the office reads
+
+
+@dataclass(frozen=True)
+class TicketFile:
+    """What the office reads beside the ticket's own fields: the citizen's messages, in order, every
+    event, in order, the linked tickets and the survey rounds."""
+
+    messages: list[InboundMessage]
+    events: list[TicketEvent]
+    links: dict[str, Any]
+    surveys: list[SurveyRequest]
+
+
+def ticket_file(session: Session, ticket: Ticket) -> TicketFile:
+    """The conversation's messages, the events, the links (repeats, key items) and the surveys."""
+    messages: list[InboundMessage] = []
+    if ticket.conversation_id is not None:
+        messages = list(
+            session.scalars(
+                select(InboundMessage)
+                .where(InboundMessage.conversation_id == ticket.conversation_id)
+                .order_by(InboundMessage.received_at, InboundMessage.id)
+            )
+        )
+    events = sorted(ticket.events, key=lambda e: e.id or 0)
+    flags = [e.data for e in events if e.kind == "key_item"]
+    links = {
+        "repeat_of": [e.data.get("number") for e in events if e.kind == "repeat_of"],
+        "repeated_by": [e.data.get("number") for e in events if e.kind == "repeated_by"],
+        "same_incident": linked_numbers(ticket),
+        "key_item": flags[-1] if flags else None,
+    }
+    surveys = list(
+        session.scalars(
+            select(SurveyRequest).where(SurveyRequest.ticket_id == ticket.id).order_by(SurveyRequest.id)
+        )
+    )
+    return TicketFile(messages, events, links, surveys)
 
 
 # ---------------------------------------------------------------- the unit to send it to

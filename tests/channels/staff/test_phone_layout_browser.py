@@ -11,8 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
 from intake.core.messages import Message
+from intake.core.models import Ticket
 from tests.browser import chromium, served
 from tests.channels.staff.test_office import PASSWORD, add_staff, office_app
 
@@ -52,6 +54,15 @@ def server(demo) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def ticket_page(demo, server) -> str:
+    """The office's page of the ticket the server fixture's SMS registered."""
+    with demo.db.session() as session:
+        number = session.scalars(select(Ticket.number).order_by(Ticket.id)).first()
+    assert number, "the demo SMS registered no ticket"
+    return f"/office/tickets/{number}"
+
+
 def signed_in(browser: Browser, server: str, viewport: dict[str, int]) -> Page:
     context = browser.new_context(base_url=server, viewport=viewport, locale="zh-CN")
     page = context.new_page()
@@ -79,10 +90,10 @@ def overflow(page: Page) -> dict[str, object]:
     )
 
 
-def test_no_staff_page_scrolls_sideways_on_a_phone(browser, server, tmp_path):
+def test_no_staff_page_scrolls_sideways_on_a_phone(browser, server, ticket_page, tmp_path):
     page = signed_in(browser, server, PHONE)
     wide = {}
-    for path in ["/office", "/office/callbacks", *EDITOR_PAGES]:
+    for path in ["/office", "/office/callbacks", ticket_page, *EDITOR_PAGES]:
         response = page.goto(path)
         assert response is not None and response.status == 200, path
         page.screenshot(path=str(tmp_path / f"phone{path.replace('/', '_')}.png"))  # the first screen
@@ -110,9 +121,9 @@ def test_the_version_table_keeps_its_words_on_a_phone(browser, server):
     page.context.close()
 
 
-def test_the_same_pages_on_a_laptop(browser, server, tmp_path):
+def test_the_same_pages_on_a_laptop(browser, server, ticket_page, tmp_path):
     page = signed_in(browser, server, LAPTOP)
-    for path in ["/office", *EDITOR_PAGES[:4]]:
+    for path in ["/office", ticket_page, *EDITOR_PAGES[:4]]:
         page.goto(path)
         page.screenshot(path=str(tmp_path / f"laptop{path.replace('/', '_')}.png"), full_page=True)
         assert overflow(page)["scroll"] <= 0, path
