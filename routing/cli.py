@@ -80,6 +80,7 @@ def show_command(name: str) -> None:
     click.echo("\ndeclines")
     for rule in pack.declines:
         click.echo(f"  {rule.code:<20} {rule.basis or '':<16} {rule.reply[:40] if rule.reply else ''}…")
+    _show_facts(pack)
     _show_holidays(pack)
     _show_handling(pack)
     _show_key_items(pack)
@@ -285,6 +286,23 @@ def _show_supervision(pack: policies.Policy) -> None:
         _row(f"{card.colour} card", rules[0], card.basis)
         for rule in rules[1:]:
             _row("", f"or {rule}", None)
+
+
+def _show_facts(pack: policies.Policy) -> None:
+    """The facts a ticket must hold by category, what refusing them leads to, and who may know the caller."""
+    facts = pack.facts
+    click.echo("\nfacts asked for when the message lacks them")
+    if not facts.required:
+        _row("(none)", "the regulation names no facts a ticket must hold", None)
+    for category, needed in facts.required.items():
+        _row(category, ", ".join(needed), facts.basis)
+    refused = f"declined as {facts.decline} ({', '.join(facts.decline_for)})" if facts.decline else None
+    _row("refused", refused or "filed without it", facts.basis if facts.decline else None)
+    to_unit = {
+        "ask": "only with the citizen's permission (asked)",
+        "on_request": "shown unless the citizen asks for confidentiality",
+    }.get(facts.contact_to_unit, facts.contact_to_unit)
+    _row("contact to the unit", to_unit, facts.contact_basis)
 
 
 def _show_knowledge(pack: policies.Policy) -> None:

@@ -94,3 +94,20 @@ def test_show_prints_the_call_back_rules_and_says_which_are_the_deployments(cli)
     assert "call-back hours      09:00-12:00, 14:00-20:00" in out and "(deployment default)" in out
     assert "call-back attempts   3, 2 hours apart" in out
     assert "unreachable          -" in out
+
+
+@pytest.mark.parametrize(
+    "pack, wanted",
+    [
+        # 001 第十三条(四) and 第二十四条: place, time and parties, or declined; the unit knows the caller
+        # only with their permission
+        ("liaoyang", ["complaint", "place, time, parties", "declined as incomplete", "001 第二十四条",
+                      "only with the citizen's permission"]),
+        ("longsheng", ["refused", "shown unless the citizen asks for confidentiality"]),
+    ],
+)  # fmt: skip
+def test_show_prints_the_facts_a_ticket_must_hold_and_who_may_know_the_caller(cli, pack, wanted):
+    out = cli("policy", "show", pack).stdout
+    section = out[out.index("facts asked for when the message lacks them") :]
+    section = section[: section.index("\n\n")]
+    assert all(text in section for text in wanted), section
