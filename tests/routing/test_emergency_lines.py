@@ -157,3 +157,23 @@ def test_other_lines_are_named_on_text_channels():
     line, said = reply("公交车刚撞了一个骑车的人，他头上一直在流血", "sms", LONGSHENG)
     assert line == "122"
     assert said.startswith("情况紧急！请立即拨打122交通事故报警") and "120医疗急救" in said
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a stove that will not light is not a fire (issue 21: 着火 matched inside 打不着火)
+        ("燃气打不着火了", ()),
+        ("煤气灶点不着火，是不是没气了", ()),
+        # ...and the gas being out is not a person who stopped breathing
+        ("液化气罐没气了，灶头一点火都没有", ()),
+        # a person who stopped breathing still is, and a fire said to be there still is
+        ("我爸倒在地上好像没气了", ("120",)),
+        ("老人没气了快来", ("120",)),
+        ("楼下着火了", ("119",)),
+        ("他家燃气没气了，做不了饭", ()),
+    ],
+)
+def test_words_that_only_look_like_an_emergency(text, expected):
+    found = lines(text)
+    assert found[:1] == expected  # the primary line, or none at all
