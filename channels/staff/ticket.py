@@ -30,7 +30,6 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channels.security import hotline
@@ -344,7 +343,7 @@ def act(number: str, action: str):
         abort(403)
     actor = f"office:{user.username}"
     with hotline().db.session() as db:
-        ticket = db.scalar(select(Ticket).where(Ticket.number == number[:20]).with_for_update())
+        ticket = find_ticket(db, number[:20], for_update=True)
         if ticket is None:
             abort(404)
         try:

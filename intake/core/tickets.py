@@ -83,5 +83,8 @@ def citizen_phone(ticket: Ticket) -> str | None:
     return sender if len(re.sub(r"\D", "", sender)) >= 7 else None
 
 
-def find_ticket(session: Session, number: str) -> Ticket | None:
-    return session.scalar(select(Ticket).where(Ticket.number == number))
+def find_ticket(session: Session, number: str, *, for_update: bool = False) -> Ticket | None:
+    """The ticket numbered ``number``; ``for_update`` locks its row until the transaction ends, so two
+    people acting on one ticket at once are served one after the other."""
+    query = select(Ticket).where(Ticket.number == number)
+    return session.scalar(query.with_for_update() if for_update else query)
