@@ -109,6 +109,33 @@ def _load_merged(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any
     return _merge(base_data, data), merged_lines, path
 
 
+def _urgent_topics(r: _Reader) -> PatternRule:
+    """The pack's urgent (突发) rule: the kinds it lists under ``urgent.topics``, taken from the
+    ``urgent_topics`` library, plus any ``urgent.patterns`` of its own."""
+    spec = r.get(("urgent",), dict) or {}
+    library = r.get(("urgent_topics",), dict, required=False) or {}
+    topics = spec.get("topics") or []
+    if not isinstance(topics, list):
+        r.problem(("urgent", "topics"), "expected a list of urgent kinds from urgent_topics")
+        topics = []
+    patterns: list[str] = []
+    for i, topic in enumerate(topics):
+        if topic not in library:
+            r.problem(
+                ("urgent", "topics", str(i)),
+                f"unknown urgent kind {topic!r}; use one of {', '.join(library)}",
+            )
+            continue
+        patterns.extend(library[topic] or [])
+    patterns.extend(spec.get("patterns") or [])
+    if (topics or spec.get("patterns")) and not spec.get("basis"):
+        r.problem(("urgent", "basis"), "missing: name the article that makes these matters urgent")
+    rule = r.rule_from({**spec, "patterns": patterns}, ("urgent",), "urgent")
+    return PatternRule(
+        code=rule.code, patterns=rule.patterns, basis=rule.basis, unless=rule.unless, topics=tuple(topics)
+    )
+
+
 def load(name_or_path: str) -> Policy:
     """Load and validate a pack; raise ``PolicyError`` listing every problem."""
     path = resolve(name_or_path)
@@ -224,7 +251,7 @@ def load(name_or_path: str) -> Policy:
         categories=categories,
         counting=counting,
         urgent_deadline=r.deadline(("urgent", "deadline")),
-        urgent_topics=r.rule(("urgent",), "urgent"),
+        urgent_topics=_urgent_topics(r),
         emergency_lines=tuple(emergency_lines),
         emergency_guard=r.patterns(("emergency", "routine_guard"), required=False),
         emergency_cues=r.patterns(("emergency", "urgency_cues"), required=False),

@@ -43,6 +43,7 @@ class PatternRule:
     basis: str | None = None
     reply: str | None = None
     unless: tuple[re.Pattern[str], ...] = ()
+    topics: tuple[str, ...] = ()  # for the urgent rule: the urgent kinds (urgent_topics) the pack lists
 
     def matches(self, text: str) -> bool:
         if any(p.search(text) for p in self.unless):

@@ -16,7 +16,7 @@ from routing import policy as policies
 from routing import rules
 from routing.policy import Deadline, Handling, Hours, Limit, Survey
 from routing.workdays import WorkdayCalendar, due_date
-from tests.routing.packs import decide_under
+from tests.routing.packs import check_urgent, decide_under, urgent_cases
 
 PACK = policies.load("guizhou")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -46,6 +46,12 @@ FIELDS = [
         Deadline(working_days=1, basis="004 第十五条"),
     ),
     ("004 第八条", "urgent topics (emergency links)", lambda p: p.urgent_topics.basis, "004 第八条"),
+    (
+        "004 第八条",
+        "urgent kinds: only the utility matters of the linked lines",
+        lambda p: p.urgent_topics.topics,
+        ("outage", "heating", "power_line"),
+    ),
     (
         "004 第八条; 004 第十条(一)",
         "110, 119, 120 (122 falls back to 110, 96333 to 119), then the utility lines",
@@ -214,3 +220,18 @@ def test_show_prints_the_004_rules(cli):
     assert "extension            -" in out
     assert "ratings              -" in out
     assert "staffed              7 × 24 h" in out and "004 第四条" in out
+
+
+# ---------------------------------------------------------------- urgent (突发): this pack's own kinds
+
+# article, message, urgent under this pack, due for a ticket dispatched Monday 2026-11-23 10:00
+URGENT = [
+    ("004 第八条", "工地晚上施工噪音太大，吵得睡不着，我要投诉", False, "2026-11-24"),
+    ("004 第八条", "跟团旅游，导游强制购物，我要投诉", False, "2026-11-24"),
+    ("004 第八条", "工地上几十个工人聚集在公司门口讨要工资", False, "2026-11-24"),
+]
+
+
+@pytest.mark.parametrize("article, text, urgent, due", urgent_cases(URGENT))
+def test_urgent_kinds(article, text, urgent, due):
+    check_urgent(PACK, NOW, article, text, urgent, due)

@@ -16,7 +16,7 @@ from routing import policy as policies
 from routing import rules
 from routing.policy import Deadline, Extension, Hours, Limit, Rehandle
 from routing.workdays import WorkdayCalendar, due_date
-from tests.routing.packs import decide_under
+from tests.routing.packs import check_urgent, decide_under, urgent_cases
 
 PACK = policies.load("liaoyang")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -39,7 +39,13 @@ FIELDS = [
         lambda p: p.urgent_deadline,
         Deadline(working_days=3, basis="001 第十四条(一); 001 第十五条(一)"),
     ),
-    ("001 第十七条", "urgent topics", lambda p: p.urgent_topics.basis, "001 第十七条"),
+    ("001 第十七条", "urgent topics", lambda p: p.urgent_topics.basis, "001 第十七条; 001 第十九条"),
+    (
+        "001 第十九条",
+        "urgent kinds: utilities, heating included, and disasters",
+        lambda p: p.urgent_topics.topics,
+        ("outage", "heating", "power_line", "disaster"),
+    ),
     (
         "001 第七条(三)",
         "only 110 and 120 (fire, crash and lift fall back to 110)",
@@ -208,3 +214,20 @@ def test_show_prints_the_001_rules(cli):
     assert "staffed              7 × 24 h" in out
     assert "cards                -" in out
     assert "  119    → 110 公安报警 (not named: falls back)" in out
+
+
+# ---------------------------------------------------------------- urgent (突发): this pack's own kinds
+
+# article, message, urgent under this pack, due for a ticket dispatched Monday 2026-11-23 10:00
+URGENT = [
+    ("001 第十九条", "我们村停水三天了，一直没人来修", True, "2026-11-26"),
+    ("001 第十九条", "我家暖气不热好几天了", True, "2026-11-26"),
+    ("001 第十七条", "跟团旅游，导游强制购物，我要投诉", False, "2026-12-07"),
+    ("001 第十七条", "工地晚上施工噪音太大，吵得睡不着，我要投诉", False, "2026-12-07"),
+    ("001 第十七条", "路口的井盖丢了，很危险", False, "2026-12-02"),
+]
+
+
+@pytest.mark.parametrize("article, text, urgent, due", urgent_cases(URGENT))
+def test_urgent_kinds(article, text, urgent, due):
+    check_urgent(PACK, NOW, article, text, urgent, due)

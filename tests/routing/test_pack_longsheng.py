@@ -16,7 +16,7 @@ from routing import policy as policies
 from routing import rules
 from routing.policy import Deadline, Extension, FollowUp, Hours, Limit, NoReply, Ratings, Rehandle
 from routing.workdays import WorkdayCalendar, due_date
-from tests.routing.packs import decide_under
+from tests.routing.packs import check_urgent, decide_under, urgent_cases
 
 PACK = policies.load("longsheng")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -262,3 +262,20 @@ def test_show_prints_the_003_rules(cli):
     assert "after the first 不满意" in out
     assert "staffed              7 × 24 h" in out
     assert "yellow card          no thresholds set" in out
+
+
+# ---------------------------------------------------------------- urgent (突发): this pack's own kinds
+
+# article, message, urgent under this pack, due for a ticket dispatched Monday 2026-11-23 10:00
+URGENT = [
+    ("003 第十七条", "跟团旅游，导游强制购物，我要投诉", True, "2026-11-24T10:00:00+08:00"),
+    ("003 第十七条", "工地晚上施工噪音太大，吵得睡不着，我要投诉", True, "2026-11-24T10:00:00+08:00"),
+    ("003 第十七条", "菜市场门口占道经营，车都过不去", True, "2026-11-24T10:00:00+08:00"),
+    ("003 第十七条", "我们村停水三天了，一直没人来修", True, "2026-11-24T10:00:00+08:00"),
+    ("003 第十七条", "工地上几十个工人聚集在公司门口讨要工资", False, "2026-11-26"),
+]
+
+
+@pytest.mark.parametrize("article, text, urgent, due", urgent_cases(URGENT))
+def test_urgent_kinds(article, text, urgent, due):
+    check_urgent(PACK, NOW, article, text, urgent, due)

@@ -16,7 +16,7 @@ from routing import policy as policies
 from routing import rules
 from routing.policy import Deadline, Extension, FollowUp, Hours, Limit, Ratings, Rehandle
 from routing.workdays import WorkdayCalendar, due_date
-from tests.routing.packs import decide_under
+from tests.routing.packs import check_urgent, decide_under, urgent_cases
 
 PACK = policies.load("pingli")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -40,6 +40,12 @@ FIELDS = [
         Deadline(working_days=2, basis="002 第二十二条"),
     ),
     ("002 第二十二条", "urgent topics", lambda p: p.urgent_topics.basis, "002 第二十二条"),
+    (
+        "002 第二十二条",
+        "urgent kinds: (一) outages, (二) disasters, (三) dangerous facilities",
+        lambda p: p.urgent_topics.topics,
+        ("outage", "network", "disaster", "manhole", "power_line", "road_collapse", "dangerous_facility"),
+    ),
     (
         "002 第七条(二)",
         "110, 119, 120, 122 and 96333 all transfer",
@@ -257,3 +263,20 @@ def test_show_prints_the_002_rules(cli):
     assert "back to the unit: 1 time(s), each within 5 working days" in out
     assert "after the second 不满意" in out
     assert "  96333 " in out
+
+
+# ---------------------------------------------------------------- urgent (突发): this pack's own kinds
+
+# article, message, urgent under this pack, due for a ticket dispatched Monday 2026-11-23 10:00
+URGENT = [
+    ("002 第二十二条", "我们村停水三天了，一直没人来修", True, "2026-11-25"),
+    ("002 第二十二条", "路口的井盖丢了，很危险", True, "2026-11-25"),
+    ("002 第二十二条", "跟团旅游，导游强制购物，我要投诉", False, "2026-11-30"),
+    ("002 第二十二条", "工地晚上施工噪音太大，吵得睡不着，我要投诉", False, "2026-11-30"),
+    ("002 第二十二条", "工地上几十个工人聚集在公司门口讨要工资", False, "2026-11-30"),
+]
+
+
+@pytest.mark.parametrize("article, text, urgent, due", urgent_cases(URGENT))
+def test_urgent_kinds(article, text, urgent, due):
+    check_urgent(PACK, NOW, article, text, urgent, due)

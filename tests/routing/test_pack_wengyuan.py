@@ -16,7 +16,7 @@ from routing import policy as policies
 from routing import rules
 from routing.policy import Deadline, Extension, FollowUp, KeyItems, Limit, Ratings, Rehandle, Unreachable
 from routing.workdays import WorkdayCalendar, due_date
-from tests.routing.packs import decide_under
+from tests.routing.packs import check_urgent, decide_under, urgent_cases
 
 PACK = policies.load("wengyuan")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -258,3 +258,21 @@ def test_show_prints_the_000_rules(cli):
     assert "off hours            voicemail" in out
     assert "yellow card          not signed after 1 working day" in out
     assert "or not replied after 15 working days" in out
+
+
+# ---------------------------------------------------------------- urgent (突发): this pack's own kinds
+
+# article, message, urgent under this pack, due for a ticket dispatched Monday 2026-11-23 10:00
+URGENT = [
+    ("000 第十四条", "我们村停水三天了，一直没人来修", True, "2026-11-25"),
+    ("000 第十四条", "工地上几十个工人聚集在公司门口讨要工资", True, "2026-11-25"),
+    ("000 第十四条", "学校食堂好多学生吃了午饭上吐下泻", True, "2026-11-25"),
+    ("000 第十四条", "跟团旅游，导游强制购物，我要投诉", False, "2026-12-14"),
+    ("000 第十四条", "工地晚上施工噪音太大，吵得睡不着，我要投诉", False, "2026-12-14"),
+    ("000 第十四条", "菜市场门口占道经营，车都过不去", False, "2026-12-14"),
+]
+
+
+@pytest.mark.parametrize("article, text, urgent, due", urgent_cases(URGENT))
+def test_urgent_kinds(article, text, urgent, due):
+    check_urgent(PACK, NOW, article, text, urgent, due)

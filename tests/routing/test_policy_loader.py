@@ -128,10 +128,26 @@ BROKEN = [
     (
         "bad-regex-in-urgent",
         "  deadline: {hours: 24}\n",
-        '  deadline: {hours: 24}\n  patterns:\n    - 停水\n    - "[停电"\n',
+        '  deadline: {hours: 24}\n  basis: 003 第十七条\n  patterns:\n    - 停水\n    - "[停电"\n',
         "urgent.patterns.1",
         "[停电",
         "bad regular expression",
+    ),
+    (
+        "unknown-urgent-kind",
+        "  deadline: {hours: 24}\n",
+        "  deadline: {hours: 24}\n  basis: 003 第十七条\n  topics: [outage, riots]\n",
+        "urgent.topics.1",
+        "topics: [outage, riots]",
+        "unknown urgent kind 'riots'",
+    ),
+    (
+        "urgent-kinds-without-article",
+        "  deadline: {hours: 24}\n",
+        "  deadline: {hours: 24}\n  topics: [outage]\n",
+        "urgent.basis",
+        "urgent:",
+        "name the article",
     ),
     (
         "bad-regex-in-classify",
