@@ -43,7 +43,7 @@ EMERGENCY = "紧急情况请直接拨打{lines}。"
 
 def apology(template: str, policy: Policy | None = None, *, aloud: bool = False) -> str:
     """``template`` with the emergency numbers of ``policy`` (default: the deployment's pack), never a
-    fixed list: 001 第七条 names 110 and 120 only, a utility line has no number to say.
+    fixed list: 001 第七条 names "110、120等", a utility line has no number to say.
 
     ``aloud`` writes them digit by digit for the phone's speech (一一九, not 一百一十九).
     """

@@ -95,7 +95,7 @@ def test_a_page_that_fails_answers_in_chinese_without_a_traceback(failing_app, m
     ("pack", "said"),
     [
         ("longsheng", "110、119、122、120"),
-        ("liaoyang", "110、120"),  # 001 第七条(三) names 110 and 120 (the pack sends fires to 110)
+        ("liaoyang", "110、119、120"),  # 001 第七条(三) "110、120等": 119 too, a crash goes to 110
         ("guizhou", "110、119、120"),  # its utility lines (water, power…) have no number to say
         ("pingli", "110、119、122、120、96333"),
     ],

@@ -57,7 +57,7 @@ def test_on_the_fresh_held_out_set_the_figures_do_not_slip(demo):
     [
         ("longsheng", "transfer:96333", "transfer:119"),  # no lift line: 96333 falls back to 119
         ("pingli", "transfer:96333", "transfer:96333"),  # 002 第七条(二) names 96333
-        ("liaoyang", "transfer:119", "transfer:110"),  # 001 names 110 and 120 only
+        ("liaoyang", "transfer:122", "transfer:110"),  # 001 names 110、120等: 122 falls back to 110
         ("longsheng", "transfer:power", "accept"),  # no utility lines: an urgent ticket
         ("guizhou", "transfer:power", "transfer:power"),  # 004 第十条(一)
         ("guizhou", "redirect:court", "accept"),  # 004 redirects procedures, not the courts

@@ -48,15 +48,15 @@ FIELDS = [
     ),
     (
         "001 第七条(三)",
-        "only 110 and 120 (fire, crash and lift fall back to 110)",
+        "110、120等: 110, 119 and 120 (a crash falls back to 110, a lift to 119)",
         lambda p: sorted({line.number for line in p.emergency_lines}),
-        ["110", "120"],
+        ["110", "119", "120"],
     ),
     (
         "001 第七条(三)",
         "which line each kind of emergency goes to",
         lambda p: [(line.matched, line.number) for line in p.emergency_lines],
-        [("110", "110"), ("119", "110"), ("122", "110"), ("120", "120"), ("96333", "110")],
+        [("110", "110"), ("119", "119"), ("122", "110"), ("120", "120"), ("96333", "119")],
     ),
     ("001 第十三条(一)", "instant answers", lambda p: p.answer_basis, "001 第十三条(一)"),
     (
@@ -147,8 +147,8 @@ def test_category_deadline(article, category, days, due):
 DECISIONS = [
     ("001 第七条(三)", "楼下有人拿着刀在砍人", ("transfer", "110")),
     ("001 第七条(三)", "我爸突然晕倒了，叫不醒", ("transfer", "120")),
-    ("001 第七条(三)", "楼下厨房着火了，冒了好大的烟", ("transfer", "110")),
-    ("001 第七条(三)", "电梯突然停了，我和孩子被困在电梯里出不来，快来人", ("transfer", "110")),
+    ("001 第七条(三)", "楼下厨房着火了，冒了好大的烟", ("transfer", "119")),
+    ("001 第七条(三)", "电梯突然停了，我和孩子被困在电梯里出不来，快来人", ("transfer", "119")),
     ("001 第七条(一)", "我的党组织关系怎么转过来", ("redirect", "party")),
     ("001 第七条(一)", "我儿子在部队当兵，想问问部队的探亲假怎么休", ("redirect", "military")),
     ("001 第七条(一)", "法院判决对方还钱，到现在也不执行", ("redirect", "court")),
@@ -213,7 +213,7 @@ def test_show_prints_the_001_rules(cli):
     assert "callback within      3 working days" in out
     assert "staffed              7 × 24 h" in out
     assert "cards                -" in out
-    assert "  119    → 110 公安报警 (not named: falls back)" in out
+    assert "  122    → 110 公安报警 (not named: falls back)" in out
 
 
 # ---------------------------------------------------------------- urgent (突发): this pack's own kinds
