@@ -38,6 +38,7 @@ from routing import policy as policies
 from routing.classifier import CategoryClassifier
 from routing.emergency import shared_detector
 from routing.lifecycle import Lifecycle
+from routing.notices import CitizenNotices
 from routing.surveys import Surveys
 from routing.units import UnitCatalogue
 from routing.workdays import WorkdayCalendar
@@ -100,6 +101,7 @@ class Hotline:
         self.lifecycle = Lifecycle(self.db, self.policy, self.calendar, settings.timezone, self.clock)
         self.surveys = Surveys(self.lifecycle, self.outbox, public_url=settings.public_url)
         self.surveys.listen()
+        CitizenNotices(self.lifecycle, self.outbox).listen()
         # wrong status checks counted per number and asker, in Redis when set (all workers share them)
         self.lookups = LookupGuard(settings.redis_url, namespace=f"{settings.instance_path}:lookup")
         # messages that arrive while the database is down (shared through Redis when set)

@@ -211,6 +211,8 @@ def _show_handling(pack: policies.Policy) -> None:
     )
     _row("extension", f"{length}; {count}", ext.basis)
     _row("", when + ("; not for urgent tickets" if ext.excludes_urgent else ""), None)
+    told = "the citizen is told the new date" if ext.tell_citizen else "the citizen is not told"
+    _row("", told, ext.tell_citizen)
 
 
 def _show_survey(pack: policies.Policy) -> None:

@@ -78,6 +78,7 @@ EVENT_NAMES = {
     "repeat_of": "标记为重复件",
     "repeated_by": "被标记为重复件",
     "note": "备注",
+    "citizen_told": "告知诉求人",
 }
 FIELD_NAMES = {"category": "类别", "urgent": "紧急程度", "redirect": "转其他渠道"}
 

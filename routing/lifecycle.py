@@ -453,6 +453,7 @@ class Lifecycle:
             previous_due=previous,
             due=new_due,
             number=ticket.extension_count,
+            reason=request.get("reason"),
             note=note,
         )
 

@@ -109,6 +109,10 @@ def _event_detail(kind: str, data: dict[str, Any], unit_name) -> str:
         name = data.get("field")
         before, after = _label(name, data.get("before")), _label(name, data.get("after"))
         return f"{FIELD_NAMES.get(name, name)}：{before} → {after}"
+    if kind == "citizen_told":
+        how = CHANNEL_NAMES.get(data.get("channel"), data.get("channel"))
+        sent = f"已通过{how}发送" if data.get("sent") else f"未发送（{data.get('why') or '无法联系'}）"
+        return f"延期告知：{sent}；办理时限：{format_due(data.get('due'))}；依据：{data.get('basis')}"
     for key, label in (
         ("unit", "单位"), ("to", "转派给"), ("previous_unit", "原单位"), ("due", "办理时限"),
         ("until", "延期至"), ("reason", "理由"), ("basis", "依据"), ("note", "说明"), ("text", "内容"),

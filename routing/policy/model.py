@@ -103,6 +103,7 @@ class Extension:
     ask_working_days_before_expiry: int = 0  # 0: any time before the limit runs out
     excludes_urgent: bool = False  # urgent (突发) tickets cannot be extended
     basis: str | None = None
+    tell_citizen: str | None = None  # the article that has the citizen told of an approved extension
 
     def longest(self, original: Deadline) -> Deadline:
         """The longest single extension of a ticket whose limit is ``original``."""

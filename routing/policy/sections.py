@@ -39,6 +39,16 @@ from routing.policy.reader import _Reader
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
+def _article(r: _Reader, at: tuple[str, ...], value: Any) -> str | None:
+    """An optional setting whose value is the article that imposes it (``tell_citizen: 002 第十四条``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        r.problem(at, "expected the article that requires it, such as 002 第十四条")
+        return None
+    return value.strip()
+
+
 def _handling(r: _Reader) -> Handling:
     at = ("handling",)
     keys = ("sign_within", "urgent_sign_within", "return_within", "urgent_return_within", "extension")
@@ -55,6 +65,7 @@ def _handling(r: _Reader) -> Handling:
             "ask_working_days_before_expiry",
             "excludes_urgent",
             "basis",
+            "tell_citizen",
         ),
     )
     if spec is not None:
@@ -68,6 +79,7 @@ def _handling(r: _Reader) -> Handling:
             ask_working_days_before_expiry=r.whole((*ext_at, "ask_working_days_before_expiry"), ask, 0) or 0,
             excludes_urgent=r.flag((*ext_at, "excludes_urgent"), spec.get("excludes_urgent")),
             basis=r.basis(ext_at, spec),
+            tell_citizen=_article(r, (*ext_at, "tell_citizen"), spec.get("tell_citizen")),
         )
     return Handling(
         sign_within=r.limit((*at, "sign_within")),

@@ -416,6 +416,7 @@ PATHS = {
             "signed",
             "extension_requested",
             "extension_approved",
+            "citizen_told",  # both packs require it (002 第十四条, 003 第十二条(二)9)
             "replied",
             "survey_asked",  # the hotline asks the citizen as soon as the unit replies
             "reviewed",

@@ -83,7 +83,7 @@ FIELDS = [
         "001 第十六条",
         "extension: at most 15 working days, asked before expiry",
         lambda p: p.handling.extension,
-        Extension(max_working_days=15, basis="001 第十六条"),
+        Extension(max_working_days=15, basis="001 第十六条", tell_citizen="001 第十六条"),
     ),
     (
         "001 第十六条",
@@ -210,6 +210,7 @@ def test_show_prints_the_001_rules(cli):
     out = result.stdout
     assert "return within        8 working hours" in out and "001 第十四条(二)" in out
     assert "at most 15 working days; no count set" in out
+    assert "the citizen is told the new date" in out and "001 第十六条" in out
     assert "callback within      3 working days" in out
     assert "staffed              7 × 24 h" in out
     assert "cards                -" in out

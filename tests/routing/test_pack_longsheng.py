@@ -106,7 +106,7 @@ FIELDS = [
         "003 第十二条(二)9",
         "extension: at most the original limit",
         lambda p: p.handling.extension,
-        Extension(max_multiple=1, basis="003 第十二条(二)9"),
+        Extension(max_multiple=1, basis="003 第十二条(二)9", tell_citizen="003 第十二条(二)9"),
     ),
     (
         "003 第十二条(二)9",

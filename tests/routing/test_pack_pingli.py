@@ -114,7 +114,13 @@ FIELDS = [
         "002 第十三条",
         "extension: twice at most, each the original limit, never for urgent tickets",
         lambda p: p.handling.extension,
-        Extension(max_count=2, max_multiple=1, excludes_urgent=True, basis="002 第十三条"),
+        Extension(
+            max_count=2,
+            max_multiple=1,
+            excludes_urgent=True,
+            basis="002 第十三条",
+            tell_citizen="002 第十四条",
+        ),
     ),
     (
         "002 第十三条",

@@ -82,7 +82,12 @@ FIELDS = [
         "000 第十六条",
         "extension: at most the original limit, asked 2 working days before expiry",
         lambda p: p.handling.extension,
-        Extension(max_multiple=1, ask_working_days_before_expiry=2, basis="000 第十六条"),
+        Extension(
+            max_multiple=1,
+            ask_working_days_before_expiry=2,
+            basis="000 第十六条",
+            tell_citizen="000 第十六条",
+        ),
     ),
     (
         "000 第十六条",

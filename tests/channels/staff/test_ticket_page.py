@@ -201,6 +201,10 @@ def test_returns_extensions_and_replies_can_be_refused(web, world):
     assert "申请延期至：2026年12月11日" in html(web, number)
     assert post(web, number, "approve_extension", until="2026-12-09").status_code == 302
     assert world.ticket(number).due == "2026-12-09"
+    # 003 第十二条(二)9: the citizen is told, and the page says how
+    assert "告知诉求人" in html(web, number) and "延期告知：已通过短信发送；办理时限：2026年12月9日" in html(
+        web, number
+    )
     world.act(number, "reply", reply=REPLY | {"handled_at": "2026-11-23", "case_date": "2026-11-23"})
     assert post(web, number, "send_back", note="答复未说明更换时间").status_code == 302
     assert world.ticket(number).status == "signed"
