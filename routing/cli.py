@@ -195,6 +195,9 @@ def _show_handling(pack: policies.Policy) -> None:
         ("urgent return within", h.urgent_return_within),
     ):
         _row(label, _limit(limit), limit.basis if limit else None)
+    if h.return_within or h.urgent_return_within:
+        opens = "counted from the dispatch" if h.return_from == "dispatch" else "counted from signing"
+        _row("", opens, None)
     ext = h.extension
     if ext is None:
         _row("extension", NOT_SET, None)

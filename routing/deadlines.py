@@ -182,11 +182,14 @@ class Deadlines:
         return self.end_of(limit, self.started(ticket)) if limit else None
 
     def return_by(self, ticket: Ticket) -> datetime | None:
-        """The last moment to ask for a return: counted from signing (003 第十二条(三) "签收后"), or
-        from the dispatch while the ticket is unsigned (002 第十条(二) "自收到事项之日起")."""
+        """The last moment to ask for a return. The pack's ``handling.return_from`` says from when:
+        ``signing`` (003 第十二条(三) "签收后", 002 第十条(二) "自收到事项之日起"), counted from the
+        dispatch while the ticket is unsigned, or ``dispatch`` (000 第十六条 "自业务工单分转至本单位起")."""
         limit = self.return_limit(ticket)
         if limit is None:
             return None
+        if self.policy.handling.return_from == "dispatch":
+            return self.end_of(limit, self.started(ticket))
         return self.end_of(limit, ticket.signed_at or self.started(ticket))
 
     def full_working_days(self, start: datetime, end: datetime) -> int:

@@ -125,6 +125,9 @@ class Handling:
     urgent_sign_within: Limit | None = None  # sign for and start on an urgent (突发) ticket
     return_within: Limit | None = None  # send back a ticket that is not the unit's (退单)
     urgent_return_within: Limit | None = None
+    # when the return window opens: "signing" (签收后, 接收到, 收到: the unit has the ticket when it signs
+    # for it; an unsigned ticket counts from the dispatch) or "dispatch" (分转至本单位起, signed or not)
+    return_from: str = "signing"
     extension: Extension | None = None
 
 

@@ -49,9 +49,23 @@ def _article(r: _Reader, at: tuple[str, ...], value: Any) -> str | None:
     return value.strip()
 
 
+RETURN_FROM = ("signing", "dispatch")
+
+
+def _return_from(r: _Reader, at: tuple[str, ...]) -> str:
+    value = r.get(at, str, required=False)
+    if value is None:
+        return "signing"
+    if value not in RETURN_FROM:
+        r.problem(at, f"expected one of {', '.join(RETURN_FROM)}, not {value!r}")
+        return "signing"
+    return value
+
+
 def _handling(r: _Reader) -> Handling:
     at = ("handling",)
-    keys = ("sign_within", "urgent_sign_within", "return_within", "urgent_return_within", "extension")
+    keys = ("sign_within", "urgent_sign_within", "return_within", "urgent_return_within", "return_from")
+    keys += ("extension",)
     if r.section(at, keys) is None:
         return Handling()
     extension = None
@@ -86,6 +100,7 @@ def _handling(r: _Reader) -> Handling:
         urgent_sign_within=r.limit((*at, "urgent_sign_within")),
         return_within=r.limit((*at, "return_within")),
         urgent_return_within=r.limit((*at, "urgent_return_within")),
+        return_from=_return_from(r, (*at, "return_from")),
         extension=extension,
     )
 

@@ -209,6 +209,7 @@ def test_show_prints_the_001_rules(cli):
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "return within        8 working hours" in out and "001 第十四条(二)" in out
+    assert "counted from signing" in out  # 接收到 …: the unit has the ticket when it signs for it
     assert "at most 15 working days; no count set" in out
     assert "the citizen is told the new date" in out and "001 第十六条" in out
     assert "callback within      3 working days" in out

@@ -6,14 +6,16 @@ and, where the rule is about text, what ``routing.rules`` decides on a realistic
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from intake.core.models import Ticket
 from intake.core.text import normalize
 from routing import policy as policies
 from routing import rules
+from routing.deadlines import Deadlines
 from routing.policy import Deadline, Extension, FollowUp, KeyItems, Limit, Ratings, Rehandle, Unreachable
 from routing.workdays import WorkdayCalendar, due_date
 from tests.routing.packs import check_urgent, decide_under, urgent_cases
@@ -76,6 +78,12 @@ FIELDS = [
         "return a wrong ticket within 1 working day",
         lambda p: p.handling.return_within,
         Limit(working_days=1, basis="000 第十五条; 000 第十六条"),
+    ),
+    (
+        "000 第十六条",
+        "the return window opens at dispatch (分转至本单位起)",
+        lambda p: p.handling.return_from,
+        "dispatch",
     ),
     ("000 第十六条", "no urgent signing limit: 立即", lambda p: p.handling.urgent_sign_within, None),
     (
@@ -259,6 +267,7 @@ def test_show_prints_the_000_rules(cli):
     out = result.stdout
     assert "sign within          1 working day" in out and "000 第二十二条" in out
     assert "ask 2 working days before expiry" in out
+    assert "counted from the dispatch" in out  # 000 第十六条
     assert "callback within      3 working days" in out
     assert "off hours            voicemail" in out
     assert "yellow card          not signed after 1 working day" in out
@@ -281,3 +290,22 @@ URGENT = [
 @pytest.mark.parametrize("article, text, urgent, due", urgent_cases(URGENT))
 def test_urgent_kinds(article, text, urgent, due):
     check_urgent(PACK, NOW, article, text, urgent, due)
+
+
+# ---------------------------------------------------------------- 000 第十六条: returns counted from dispatch
+
+
+@pytest.mark.parametrize(
+    "pack, signed, last_day",
+    [
+        # dispatched Monday 10:00 and signed Tuesday 09:00; 1 working day either way
+        ("wengyuan", None, "2026-11-24"),  # 000 第十六条: from the dispatch
+        ("wengyuan", datetime(2026, 11, 24, 9, 0, tzinfo=TZ), "2026-11-24"),  # signing changes nothing
+        ("longsheng", datetime(2026, 11, 24, 9, 0, tzinfo=TZ), "2026-11-25"),  # 003: 签收后
+    ],
+)
+def test_the_return_window_opens_where_the_regulation_says(pack, signed, last_day):
+    policy = policies.load(pack)
+    ticket = Ticket(number="2611230001", dispatched_at=NOW, created_at=NOW, signed_at=signed, urgent=False)
+    by = Deadlines(policy, WorkdayCalendar(policy.holidays), TZ).return_by(ticket)
+    assert by == datetime.fromisoformat(last_day).replace(tzinfo=TZ) + timedelta(days=1)  # that day's end
