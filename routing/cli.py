@@ -70,8 +70,8 @@ def show_command(name: str) -> None:
     click.echo(f"jurisdiction: {pack.jurisdiction}; towns: {'、'.join(pack.towns)}")
     click.echo(f"\ndeadlines (counting: {pack.counting})")
     for category, spec in pack.categories.items():
-        click.echo(f"  {category:<11} {_deadline(spec):<18} {spec.basis or ''}")
-    click.echo(f"  {'urgent':<11} {_deadline(pack.urgent_deadline):<18} {pack.urgent_deadline.basis or ''}")
+        click.echo(f"  {category:<11} {_deadline(spec):<22} {spec.basis or ''}")
+    click.echo(f"  {'urgent':<11} {_deadline(pack.urgent_deadline):<22} {pack.urgent_deadline.basis or ''}")
     _show_filed_as(pack)
     _show_lines(pack)
     click.echo("\nredirects")
@@ -88,6 +88,28 @@ def show_command(name: str) -> None:
     _show_hours(pack)
     _show_supervision(pack)
     _show_knowledge(pack)
+
+
+@policy_group.command("check")
+@click.argument("name")
+def check_command(name: str) -> None:
+    """List what a deployment of pack NAME still has to set before going live (exit 1 if anything)."""
+    try:
+        pack = policies.load(name)
+    except policies.PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+    todo = pack.to_set()
+    if not todo:
+        click.echo(
+            f"{pack.title} ({pack.name}): nothing left to set; the regulation's numbers are all in the pack"
+        )
+        return
+    click.echo(f"{pack.title} ({pack.name}): {len(todo)} setting(s) the regulation leaves to the deployment")
+    for at, what, basis in todo:
+        click.echo(f"  {_pad(at, 34)} {_pad(what, 60)} {basis or ''}".rstrip())
+    where = f"a pack of its own with base: {pack.name}" if name in policies.available() else "this pack"
+    click.echo(f"the deployment sets them in {where}, then checks again")
+    raise SystemExit(1)
 
 
 NOT_SET = "-"  # the regulation says nothing about this
@@ -108,6 +130,8 @@ def _limit(limit: policies.Limit | None) -> str:
 
 
 def _deadline(spec: policies.Deadline) -> str:
+    if spec.unset:
+        return "set by the deployment"
     return f"{spec.working_days} working days" if spec.working_days else f"{spec.hours} hours"
 
 

@@ -131,9 +131,8 @@ class Deadlines:
 
     def limit_of(self, category: str | None, urgent: bool) -> Deadline | None:
         """The handling limit of a matter of this kind: urgent, or its category's (``None``: none)."""
-        if urgent:
-            return self.policy.urgent_deadline
-        return self.policy.deadline_for(category or "")
+        limit = self.policy.urgent_deadline if urgent else self.policy.deadline_for(category or "")
+        return None if limit is None or limit.unset else limit  # unset: the deployment has not set it
 
     def limit_for(self, ticket: Ticket) -> Deadline | None:
         return self.limit_of(ticket.category, ticket.urgent)

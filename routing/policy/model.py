@@ -32,6 +32,13 @@ class Deadline:
     working_days: int | None = None
     hours: int | None = None
     basis: str | None = None
+    # "deployment": the regulation leaves the number to others (004 第十五条: 按照法律法规和省有关规定的
+    # 时限), so a deployment sets it in its own pack; until then a ticket has no due rather than a made-up one
+    set_by: str | None = None
+
+    @property
+    def unset(self) -> bool:
+        return self.working_days is None and self.hours is None
 
 
 @dataclass(frozen=True)
@@ -353,6 +360,43 @@ class Policy:
 
     def deadline_for(self, category: str) -> Deadline | None:
         return self.categories.get(category)
+
+    def to_set(self) -> list[tuple[str, str, str | None]]:
+        """What a deployment still has to set before going live: (setting, what it is, article).
+
+        The regulation left these to others: a deadline marked ``set_by: deployment``, a public-utility
+        line with no number to dial, a supervision card with no threshold.
+        """
+        found: list[tuple[str, str, str | None]] = []
+        for category, spec in (*self.categories.items(), ("urgent", self.urgent_deadline)):
+            if spec.unset:
+                at = "urgent.deadline" if category == "urgent" else f"categories.{category}"
+                found.append(
+                    (
+                        at,
+                        f"the handling limit of {category} matters (no due until set)",
+                        spec.basis,
+                    )
+                )
+        for line in self.emergency_lines:
+            if line.utility and not line.dial:
+                found.append(
+                    (
+                        f"emergency.lines.{line.number}.dial",
+                        f"the {line.name} number citizens are told to call",
+                        self.emergency_basis,
+                    )
+                )
+        for card in self.supervision.cards:
+            if card.colour != "green" and not (card.unsigned_after or card.unreplied_after):
+                found.append(
+                    (
+                        f"supervision.cards.{card.colour}",
+                        f"when a ticket gets a {card.colour} card",
+                        card.basis,
+                    )
+                )
+        return found
 
     @property
     def emergency_numbers(self) -> tuple[str, ...]:

@@ -126,6 +126,14 @@ class _Reader:
     def deadline(self, at: tuple[str, ...]) -> Deadline:
         spec = self.get(at, dict) or {}
         days, hours = spec.get("working_days"), spec.get("hours")
+        set_by = spec.get("set_by")
+        if set_by is not None and set_by != "deployment":
+            self.problem((*at, "set_by"), f"expected set_by: deployment, got {set_by!r}")
+        # a deployment's pack (base: guizhou) sets the number over the base's set_by: the number wins
+        if set_by is not None and days is None and hours is None:
+            if not spec.get("basis"):
+                self.problem((*at, "basis"), "missing: name the article that leaves this number to others")
+            return Deadline(basis=spec.get("basis"), set_by=set_by)
         if (days is None) == (hours is None):
             self.problem(at, "give exactly one of working_days or hours")
         for key, value in (("working_days", days), ("hours", hours)):

@@ -18,6 +18,7 @@ from routing import policy as policies
 from routing import rules
 from routing.units import UnitCatalogue, UnitInfo
 from routing.workdays import WorkdayCalendar, due_date
+from tests.routing.packs import due_under
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
@@ -27,23 +28,7 @@ PACKS = {name: policies.load(name) for name in NAMES}
 
 def due(name: str, text: str) -> str | None:
     """The deadline a ticket for ``text`` gets under pack ``name``, as the pipeline computes it."""
-    pack = PACKS[name]
-    match = normalize(text).match
-    spec = (
-        pack.urgent_deadline
-        if rules.is_urgent(match, pack)
-        else pack.deadline_for(rules.classify(match, pack))
-    )
-    if spec is None:
-        return None
-    return due_date(
-        WorkdayCalendar(pack.holidays),
-        NOW,
-        TZ,
-        working_days=spec.working_days,
-        hours=spec.hours,
-        counting=pack.counting,
-    )
+    return due_under(PACKS[name], text, NOW)[1]
 
 
 def decide(name: str, text: str) -> tuple[str, str]:
@@ -69,34 +54,34 @@ def test_the_five_packs_are_shipped():
 # what, message, due under wengyuan, liaoyang, pingli, longsheng, guizhou
 DEADLINES = [
     (
-        "consult: 000 第十六条 5, 001 第十五条(一) 3, 002 第十二条(一) 2, 003 第十二条(二)1 2, 004 1",
+        "consult: 000 第十六条 5, 001 第十五条(一) 3, 002 第十二条(一) 2, 003 第十二条(二)1 2, 004 unset",
         "社保卡补办需要带什么材料？",
-        ("2026-11-30", "2026-11-26", "2026-11-25", "2026-11-25", "2026-11-24"),
+        ("2026-11-30", "2026-11-26", "2026-11-25", "2026-11-25", None),
     ),
     (
-        "help: 000 5, 001 第十五条(三) 7, 002 5, 003 第十二条(二)2 3, 004 sign 1",
+        "help: 000 5, 001 第十五条(三) 7, 002 5, 003 第十二条(二)2 3, 004 unset",
         "小区门口的路灯坏了好几天了，晚上走路很危险",
-        ("2026-11-30", "2026-12-02", "2026-11-30", "2026-11-26", "2026-11-24"),
+        ("2026-11-30", "2026-12-02", "2026-11-30", "2026-11-26", None),
     ),
     (
-        "complaint: 000 15, 001 第十五条(四) 10, 002 5, 003 第十二条(二)4 10, 004 sign 1",
+        "complaint: 000 15, 001 第十五条(四) 10, 002 5, 003 第十二条(二)4 10, 004 unset",
         "楼下饭店油烟太大，熏得没法开窗，我要投诉",
-        ("2026-12-14", "2026-12-07", "2026-11-30", "2026-12-07", "2026-11-24"),
+        ("2026-12-14", "2026-12-07", "2026-11-30", "2026-12-07", None),
     ),
     (
-        "suggestion: 000 15, 001 第十五条(二) 5, 002 5, 003 第十二条(二)3 5, 004 sign 1",
+        "suggestion: 000 15, 001 第十五条(二) 5, 002 5, 003 第十二条(二)3 5, 004 unset",
         "建议在县医院门口增设一个公交站",
-        ("2026-12-14", "2026-11-30", "2026-11-30", "2026-11-30", "2026-11-24"),
+        ("2026-12-14", "2026-11-30", "2026-11-30", "2026-11-30", None),
     ),
     (
-        "report: 000 15, 001 10, 002 5, 003 第十二条(二)5 10, 004 sign 1",
+        "report: 000 15, 001 10, 002 5, 003 第十二条(二)5 10, 004 unset",
         "有人在河边非法电鱼，我要举报",
-        ("2026-12-14", "2026-12-07", "2026-11-30", "2026-12-07", "2026-11-24"),
+        ("2026-12-14", "2026-12-07", "2026-11-30", "2026-12-07", None),
     ),
     (
-        "urgent: 000 第十六条 2, 001 3 (none of its own), 002 第二十二条 2, 003 24 hours, 004 sign 1",
+        "urgent: 000 第十六条 2, 001 3 (none of its own), 002 第二十二条 2, 003 24 hours, 004 unset",
         "我们村停水三天了，一直没人来修",
-        ("2026-11-25", "2026-11-26", "2026-11-25", "2026-11-24T10:00:00+08:00", "2026-11-24"),
+        ("2026-11-25", "2026-11-26", "2026-11-25", "2026-11-24T10:00:00+08:00", None),
     ),
     (
         "praise: only 003 第三条 accepts it",
@@ -391,9 +376,12 @@ def test_praise_is_filed_where_the_regulation_puts_it(name, category, article):
     outcome = ticket_step(triage, ctx)
     limit = pack.categories[category]
     assert (outcome.action, outcome.category, outcome.unit) == ("ticket", category, "health")
-    assert outcome.due == due_date(
-        WorkdayCalendar(pack.holidays), NOW, TZ, working_days=limit.working_days, counting=pack.counting
-    )
+    if limit.unset:  # 004 第十五条: the deployment sets the limit; until then no due is promised
+        assert outcome.due is None
+    else:
+        assert outcome.due == due_date(
+            WorkdayCalendar(pack.holidays), NOW, TZ, working_days=limit.working_days, counting=pack.counting
+        )
     assert outcome.basis.startswith(article)
     assert outcome.reply.startswith("感谢您的肯定") == (category != "praise")
 

@@ -42,7 +42,7 @@ ROWS = [
         "000 第七条", id="000 第七条 建议: praise filed as a suggestion",
     ),
     pytest.param(
-        "guizhou", "filed as another category", "praise               as suggestion (1 working days)",
+        "guizhou", "filed as another category", "praise               as suggestion (set by the deployment)",
         "004 第三条", id="004 第三条 意见建议: praise filed as a suggestion",
     ),
     pytest.param(
@@ -106,7 +106,7 @@ def test_a_pack_without_the_key_item_rule_shows_a_dash(shown):  # 003 names no k
 
 def test_a_pack_that_accepts_praise_files_nothing_elsewhere(shown):  # 003 第三条 accepts praise
     assert section(shown["longsheng"], "filed as another category") == ["  -"]
-    assert "  praise      2 working days     003 第三条" in shown["longsheng"]
+    assert "  praise      2 working days         003 第三条" in shown["longsheng"]
 
 
 def test_the_praise_reply_is_shown_under_its_rule(shown):

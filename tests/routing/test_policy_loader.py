@@ -71,7 +71,7 @@ def test_every_shipped_pack_loads(name):
     assert pack.name == name and pack.title and pack.regulation
     assert {"consult", "help", "complaint", "report", "suggestion"} <= set(pack.categories) <= set(CATEGORIES)
     assert pack.counting in {"same_day", "next_working_day"}
-    assert pack.urgent_deadline.working_days or pack.urgent_deadline.hours
+    assert pack.urgent_deadline.working_days or pack.urgent_deadline.hours or pack.urgent_deadline.set_by
     assert pack.emergency_lines and pack.question_cues and pack.location_cues
     for rule in (*pack.redirects, *pack.declines):
         assert rule.basis and rule.reply, rule.code
