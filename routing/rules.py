@@ -127,6 +127,14 @@ def describes_a_matter(text: str, policy: Policy) -> bool:
     return len(_CJK.findall(rest)) >= MIN_MATTER_CHARS
 
 
+def _says_more(rule: PatternRule, text: str, policy: Policy) -> bool:
+    """Whether ``text`` still describes a matter once ``rule``'s matches and filler are taken out."""
+    rest = text
+    for pattern in (*rule.patterns, *(rule.alone or ())):
+        rest = pattern.sub("", rest)
+    return describes_a_matter(rest, policy)
+
+
 def _enabled(policy: Policy, code: str) -> PatternRule | None:
     return next((r for r in policy.declines if r.code == code), None)
 
@@ -135,9 +143,9 @@ def detect_decline(text: str, policy: Policy) -> RuleDecision | None:
     """Return the decline that applies to ``text`` on its own (no history needed), if any."""
     if not has_content(text) and (rule := _enabled(policy, "no_content")):
         return RuleDecision(code="no_content", reply=rule.reply or "", basis=rule.basis)
-    found = _first(policy.declines, text)
-    if found:
-        return found
+    for rule in policy.declines:
+        if rule.matches(text) and not (rule.alone is not None and _says_more(rule, text, policy)):
+            return RuleDecision(code=rule.code, reply=rule.reply or "", basis=rule.basis)
     if not describes_a_matter(text, policy) and (rule := _enabled(policy, "incomplete")):
         return RuleDecision(code="incomplete", reply=rule.reply or "", basis=rule.basis)
     return None

@@ -12,7 +12,7 @@ REDIRECT_CODES = (
 )  # fmt: skip
 DECLINE_CODES = (
     "out_of_jurisdiction", "secret_or_privacy", "duplicate", "already_resolved", "abusive",
-    "no_content", "incomplete", "anonymous_rights",
+    "no_content", "incomplete", "anonymous_rights", "consumer_mediated", "settled_history",
 )  # fmt: skip
 
 # Conversation moves (``intake.moves``): about the conversation itself, never a matter or a ticket

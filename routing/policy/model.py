@@ -51,6 +51,10 @@ class PatternRule:
     reply: str | None = None
     unless: tuple[re.Pattern[str], ...] = ()
     topics: tuple[str, ...] = ()  # for the urgent rule: the urgent kinds (urgent_topics) the pack lists
+    # a decline that applies only to a message saying nothing else: once its matches and these filler
+    # words are taken out, what is left must not describe a matter (a citizen who swears while
+    # reporting a broken street light is still heard)
+    alone: tuple[re.Pattern[str], ...] | None = None
 
     def matches(self, text: str) -> bool:
         if any(p.search(text) for p in self.unless):

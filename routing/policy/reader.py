@@ -118,6 +118,7 @@ class _Reader:
             basis=spec.get("basis"),
             reply=spec.get("reply"),
             unless=self._compile(spec.get("unless"), (*at, "unless")),
+            alone=self._compile(spec["alone"], (*at, "alone")) if spec.get("alone") is not None else None,
         )
 
     def rule(self, at: tuple[str, ...], code: str) -> PatternRule:

@@ -1,6 +1,6 @@
 """A matter raised again: while it is open the citizen is told its progress (duplicate); once closed, with
 no new facts, its result (already_resolved) — 003 第四条(五), 002 第七条(七), 000 第十条(三), 004 第十条(三).
-Only the same citizen's same matter counts; 001 names neither rule, so under liaoyang it is taken again."""
+Only the same citizen's same matter counts; 001 第八条(二) names repeats (重复) among what is not accepted."""
 
 from __future__ import annotations
 
@@ -54,13 +54,14 @@ def test_a_different_matter_or_a_different_citizen_gets_a_new_ticket(demo):
     assert _send(demo, "c4", LIGHT_AGAIN).action == "ticket"
 
 
-def test_a_pack_without_the_rule_takes_the_matter_again(clock, database_url, tmp_path):
+def test_under_001_the_same_matter_again_is_a_repeat(clock, database_url, tmp_path):
     hotline = make_hotline(database_url, tmp_path, clock, policy="liaoyang", demo=True)
     try:
         # 001 第十三条(四) asks who is involved (当事人) in a complaint; "不知道" files it without
         asked = _send(hotline, "c5", LIGHT)
         assert asked.action == "ask" and "涉及哪家单位" in asked.reply
         assert _send(hotline, "c5", "不知道").action == "ticket"
-        assert _send(hotline, "c5", LIGHT_AGAIN).action == "ticket"  # taken again, no duplicate
+        again = _send(hotline, "c5", LIGHT_AGAIN)
+        assert (again.action, again.decline_reason, again.basis) == ("decline", "duplicate", "001 第八条(二)")
     finally:
         hotline.db.dispose()

@@ -68,9 +68,9 @@ FIELDS = [
     ("001 第七条", "no family redirect", lambda p: "family" in {r.code for r in p.redirects}, False),
     (
         "001 第八条",
-        "declines: jurisdiction, empty or malicious, incomplete; no secrets rule",
+        "declines: jurisdiction, empty, repeated or malicious, incomplete; no secrets rule",
         lambda p: [r.code for r in p.declines],
-        ["out_of_jurisdiction", "abusive", "no_content", "incomplete"],
+        ["out_of_jurisdiction", "abusive", "no_content", "duplicate", "already_resolved", "incomplete"],
     ),
     ("001 第十四条", "no signing limit for the unit", lambda p: p.handling.sign_within, None),
     (
@@ -187,6 +187,12 @@ NOT_NAMED = [
         "001 第八条(一)",
         "a place in 辽阳 is in the jurisdiction",
         "灯塔市有家饭店油烟扰民，我要投诉",
+        "complaint",
+    ),
+    (
+        "001 第八条(二)",
+        "malicious language alone is declined, a matter told angrily is not",
+        "楼下饭店油烟太大了，熏得没法开窗，他妈的，我要投诉",
         "complaint",
     ),
 ]

@@ -65,7 +65,16 @@ FIELDS = [
         "000 第十条",
         "declines only what 第十条 and 第七条 name",
         lambda p: [r.code for r in p.declines],
-        ["duplicate", "already_resolved", "out_of_jurisdiction", "secret_or_privacy", "no_content"],
+        [
+            "duplicate",
+            "already_resolved",
+            "out_of_jurisdiction",
+            "secret_or_privacy",
+            "consumer_mediated",
+            "settled_history",
+            "abusive",
+            "no_content",
+        ],
     ),
     (
         "000 第二十二条",
@@ -215,6 +224,17 @@ DECISIONS = [
     ("000 第十条(一)", "英德市区有家网吧噪音很大，投诉一下", ("decline", "out_of_jurisdiction")),
     ("000 第十条(二)", "帮我查一下我前妻现在的住址", ("decline", "secret_or_privacy")),
     ("000 第七条", "你好！", ("decline", "no_content")),
+    (
+        "000 第十条(四)",
+        "我买的冰箱坏了，消协已经调解过了，商家答应换货但是现在又反悔了",
+        ("decline", "consumer_mediated"),
+    ),
+    (
+        "000 第十条(五)",
+        "我家宅基地的历史遗留问题，镇里早就有了结论，但我还是不服",
+        ("decline", "settled_history"),
+    ),
+    ("000 第十条(六)", "你们这帮废物，什么都不管", ("decline", "abusive")),
 ]
 
 
@@ -243,7 +263,19 @@ NOT_NAMED = [
         "我想申请政府信息公开，查一下我们村的征地批复",
         "help",
     ),
-    ("000 第十条", "no abusive decline", "你们这帮废物，什么都不管", "consult"),
+    (
+        "000 第十条(六)",
+        "a matter told angrily is still a matter",
+        "路灯坏了一个月都没人修，你们这帮废物",
+        "help",
+    ),
+    ("000 第十条(四)", "a consumer complaint nobody handled", "我去消协投诉过，一直没人管", "complaint"),
+    (
+        "000 第十条(五)",
+        "a historical matter with no conclusion",
+        "我们村的历史遗留问题拖了十年没解决",
+        "help",
+    ),
     ("000 第十条", "no incomplete decline", "我要投诉", "complaint"),
     ("000 第十条(一)", "a product named after a neighbour", "在翁城镇买的英德红茶是假货，要投诉", "report"),
     ("000 第九条(三)", "a routine question is no emergency", "救护车费用医保能报销吗", "consult"),

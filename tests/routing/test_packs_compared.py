@@ -221,10 +221,10 @@ DECISIONS = [
         ),
     ),
     (
-        "abuse: 000 names no decline for it",
+        "abuse alone: declined everywhere (000 第十条(六) 其他不宜受理)",
         "你们这帮废物，什么都不管",
         (
-            ("accept", "consult"),
+            ("decline", "abusive"),
             ("decline", "abusive"),
             ("decline", "abusive"),
             ("decline", "abusive"),
