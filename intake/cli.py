@@ -69,11 +69,19 @@ def stats_command(hotline_factory, start, end, as_json: bool) -> None:
         raise click.UsageError("--to is before --from")
     hotline = hotline_factory()
     with hotline.db.session() as session:
-        stats = compute(session, start.date(), end.date(), hotline.settings.timezone)
+        deadlines = hotline.lifecycle.deadlines
+        stats = compute(
+            session, start.date(), end.date(), hotline.settings.timezone, now=hotline.clock(),
+            due_end=deadlines.due_end,
+        )  # fmt: skip
     if as_json:
         click.echo(_dump(stats.to_dict()))
         return
     click.echo(f"tickets {stats.start} to {stats.end}: {stats.total} registered, {stats.closed} closed")
+    click.echo(
+        f"closed after an extension (延期办结): {stats.extended_closed}; "
+        f"past due and not closed now (超期未办结): {stats.overdue_open}"
+    )
     for title, counts in (
         ("channel", stats.by_channel),
         ("disposition", stats.by_disposition),
