@@ -222,6 +222,12 @@ def _show_handling(pack: policies.Policy) -> None:
     if h.return_within or h.urgent_return_within:
         opens = "counted from the dispatch" if h.return_from == "dispatch" else "counted from signing"
         _row("", opens, None)
+    if h.unreachable:
+        _row(
+            "unreachable citizen",
+            f"vain calls on {h.unreachable.days} days count as replied",
+            h.unreachable.basis,
+        )
     ext = h.extension
     if ext is None:
         _row("extension", NOT_SET, None)

@@ -486,7 +486,7 @@ class Lifecycle:
         now = self._now(now)
         self._require(ticket, HANDLING, "答复")
         if not isinstance(reply, Reply):
-            reply = Reply.parse(reply, ticket, self.tz, now)
+            reply = Reply.parse(reply, ticket, self.tz, now, self.policy.handling.unreachable)
         dropped = ticket.request if ticket.status == "extension_requested" else None
         ticket.status = "replied"
         ticket.replied_at = now

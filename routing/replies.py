@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from intake.core.models import Ticket
+from routing.policy import DeemedReplied
 
 FUTURE_SLACK = timedelta(minutes=5)  # a unit's clock may run a little ahead of ours
 
@@ -34,7 +35,10 @@ REPLY_LABELS = {
     "no_case_reason": "不予立案的理由和法律依据",
     "citizen_informed": "回复诉求人的情况",
     "follow_up_plan": "后续处理计划",
+    "contact_attempts": "联系诉求人的时间",
+    "deemed_replied": "视为已答复的依据",
 }
+MAX_ATTEMPTS = 50
 REQUIRED_REPLY = ("handled_at", "unit", "handler", "result", "legal_basis")
 CASE_CATEGORIES = ("complaint", "report")  # 002 第十五条(三), 003 第十二条(四)3: 投诉举报类
 MAX_FIELD = {"result": 5000, "legal_basis": 2000, "no_case_reason": 2000, "follow_up_plan": 2000}
@@ -86,10 +90,24 @@ class Reply:
     no_case_reason: str | None = None
     citizen_informed: str | None = None
     follow_up_plan: str | None = None
+    contact_attempts: tuple[str, ...] | None = None  # when the unit called the citizen in vain
+    deemed_replied: str | None = None  # the article under which those calls count as the reply
 
     @classmethod
-    def parse(cls, data: Mapping[str, Any], ticket: Ticket, tz: ZoneInfo, now: datetime) -> Reply:
-        """Validate a unit's reply for ``ticket``; ``InvalidInput`` names the first missing or bad field."""
+    def parse(
+        cls,
+        data: Mapping[str, Any],
+        ticket: Ticket,
+        tz: ZoneInfo,
+        now: datetime,
+        unreachable: DeemedReplied | None = None,
+    ) -> Reply:
+        """Validate a unit's reply for ``ticket``; ``InvalidInput`` names the first missing or bad field.
+
+        ``unreachable`` (the pack's ``handling.unreachable``, 000 第十七条): a reply may list the times
+        the unit called the citizen in vain (``contact_attempts``); on that many consecutive days they
+        count as the reply to the citizen.
+        """
         if not isinstance(data, Mapping):
             raise InvalidInput("reply", "答复应为 JSON 对象")
         for name in REQUIRED_REPLY:
@@ -116,6 +134,16 @@ class Reply:
             raise missing("case_date")
         if case_date is not None:
             parse_moment(case_date, "case_date", tz)
+        attempts = _contact_attempts(data, ticket, tz, now)
+        deemed = None
+        if attempts is not None and unreachable is not None:
+            if _consecutive_days(attempts, tz) < unreachable.days:
+                raise InvalidInput(
+                    "contact_attempts",
+                    f"依据{unreachable.basis}，连续{unreachable.days}天拨打诉求人电话均未果的才视为已答复："
+                    f"所列联系时间不足连续{unreachable.days}天",
+                )
+            deemed = unreachable.basis
         return cls(
             handled_at=handled.astimezone(tz).isoformat() if has_time else handled.date().isoformat(),
             unit=text_field(data, "unit") or "",
@@ -129,7 +157,43 @@ class Reply:
             follow_up_plan=text_field(
                 data, "follow_up_plan", required=False, limit=MAX_FIELD["follow_up_plan"]
             ),
+            contact_attempts=tuple(a.isoformat() for a in attempts) if attempts else None,
+            deemed_replied=deemed,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items() if v is not None}
+
+
+def _contact_attempts(
+    data: Mapping[str, Any], ticket: Ticket, tz: ZoneInfo, now: datetime
+) -> list[datetime] | None:
+    """The times the unit called the citizen, each to the minute, between registration and now."""
+    raw = data.get("contact_attempts")
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_ATTEMPTS:
+        raise InvalidInput(
+            "contact_attempts", f"联系诉求人的时间（contact_attempts）应为 1 到 {MAX_ATTEMPTS} 个时间的列表"
+        )
+    moments = []
+    for value in raw:
+        if not isinstance(value, str):
+            raise InvalidInput("contact_attempts", "联系诉求人的时间应写成 2026-11-24T09:30+08:00")
+        moment, has_time = parse_moment(value, "contact_attempts", tz)
+        if not has_time:
+            raise InvalidInput("contact_attempts", f"联系诉求人的时间应具体到分钟：{value}")
+        if moment > now + FUTURE_SLACK or moment < ticket.created_at.astimezone(tz) - FUTURE_SLACK:
+            raise InvalidInput("contact_attempts", f"联系诉求人的时间应在工单登记之后、现在之前：{value}")
+        moments.append(moment)
+    return sorted(moments)
+
+
+def _consecutive_days(moments: list[datetime], tz: ZoneInfo) -> int:
+    """The longest run of consecutive local days holding at least one of ``moments``."""
+    days = sorted({m.astimezone(tz).date() for m in moments})
+    best = run = 1
+    for before, day in zip(days, days[1:], strict=False):
+        run = run + 1 if (day - before).days == 1 else 1
+        best = max(best, run)
+    return best

@@ -227,7 +227,7 @@ def _page(db: Session, ticket: Ticket) -> dict[str, Any]:
             for e in file.events
         ],
         "links": file.links,
-        "reply": [(REPLY_LABELS.get(k, k), v) for k, v in (ticket.reply or {}).items()],
+        "reply": [(REPLY_LABELS.get(k, k), _text(v)) for k, v in (ticket.reply or {}).items()],
         "surveys": [
             {
                 "round": s.round,

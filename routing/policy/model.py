@@ -129,6 +129,15 @@ class Extension:
 
 
 @dataclass(frozen=True)
+class DeemedReplied:
+    """A unit that called the citizen on ``days`` consecutive days without reaching them has replied
+    (000 第十七条: 连续2天拨打诉求人联系电话均未果的，视为已答复); each contact time is kept."""
+
+    days: int
+    basis: str | None = None
+
+
+@dataclass(frozen=True)
 class Handling:
     """How fast a handling unit (承办单位) must act on a ticket; ``None`` where the regulation is silent."""
 
@@ -140,6 +149,7 @@ class Handling:
     # for it; an unsigned ticket counts from the dispatch) or "dispatch" (分转至本单位起, signed or not)
     return_from: str = "signing"
     extension: Extension | None = None
+    unreachable: DeemedReplied | None = None  # when a citizen the unit cannot reach counts as replied to
 
 
 @dataclass(frozen=True)

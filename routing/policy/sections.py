@@ -16,6 +16,7 @@ from routing.policy.model import (
     Calls,
     Card,
     Deadline,
+    DeemedReplied,
     Extension,
     FactRules,
     FiledAs,
@@ -49,6 +50,16 @@ def _article(r: _Reader, at: tuple[str, ...], value: Any) -> str | None:
     return value.strip()
 
 
+def _deemed_replied(r: _Reader, at: tuple[str, ...]) -> DeemedReplied | None:
+    spec = r.section(at, ("days", "basis"))
+    if spec is None:
+        return None
+    days = r.whole((*at, "days"), spec.get("days"))
+    if days is None:
+        r.problem((*at, "days"), "missing: on how many consecutive days the unit must have called")
+    return DeemedReplied(days=days or 1, basis=r.basis(at, spec))
+
+
 RETURN_FROM = ("signing", "dispatch")
 
 
@@ -65,7 +76,7 @@ def _return_from(r: _Reader, at: tuple[str, ...]) -> str:
 def _handling(r: _Reader) -> Handling:
     at = ("handling",)
     keys = ("sign_within", "urgent_sign_within", "return_within", "urgent_return_within", "return_from")
-    keys += ("extension",)
+    keys += ("extension", "unreachable")
     if r.section(at, keys) is None:
         return Handling()
     extension = None
@@ -102,6 +113,7 @@ def _handling(r: _Reader) -> Handling:
         urgent_return_within=r.limit((*at, "urgent_return_within")),
         return_from=_return_from(r, (*at, "return_from")),
         extension=extension,
+        unreachable=_deemed_replied(r, (*at, "unreachable")),
     )
 
 

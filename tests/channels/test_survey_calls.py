@@ -376,47 +376,26 @@ def test_calling_hours_and_attempts_come_from_the_pack(make_phone, twilio_api, c
     assert surveys == [("defaulted", "满意")]  # one attempt only, then 003's silence rule
 
 
-# 000 第十七条: 连续2天拨打诉求人联系电话均未果的，视为已答复
-def test_000_第十七条_two_days_unreachable_count_as_replied(make_phone, twilio_api, clock):
+# 000 sets no call-back rules of its own (第十七条's 连续2天…视为已答复 is the unit's reply, not the survey):
+# the deployment's defaults apply, and a citizen the calls never reach goes to a person (000 第十九条)
+def test_000_call_backs_follow_the_defaults_and_an_unreached_citizen_goes_to_a_person(
+    make_phone, twilio_api, clock
+):
     hotline = make_phone("wengyuan")
     client = web_client(hotline)
     number, _ = replied_ticket(hotline, channel="voice")
     place(hotline, twilio_api, client).ends("no-answer")  # Monday 10:00
-    clock.now = datetime(2026, 11, 23, 14, 0, tzinfo=TZ)
-    place(hotline, twilio_api, client).ends("busy")
-    clock.now = datetime(2026, 11, 23, 16, 0, tzinfo=TZ)
-    assert place_due_calls(hotline) == 0  # two a day under this pack
-    clock.now = datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
-    place(hotline, twilio_api, client).ends("no-answer")
-    clock.now = datetime(2026, 11, 24, 11, 0, tzinfo=TZ)
-    place(hotline, twilio_api, client).ends("no-answer")
-    ticket, surveys, kinds = state(hotline, number)
-    assert surveys == [("unreachable", None)] and ticket.status == "closed"
-    (deemed,) = events(hotline, number, "callback_unreachable")
-    assert deemed["basis"] == "000 第十七条" and deemed["counts_as"] == "replied"
-    assert [c[:16] for c in deemed["contacts"]] == [
-        "2026-11-23T10:00", "2026-11-23T14:00", "2026-11-24T09:00", "2026-11-24T11:00",
-    ]  # fmt: skip
-    with hotline.db.session() as session:
-        assert session.scalars(select(CallbackRequest)).all() == []  # nobody needs to call again
-    clock.now = datetime(2026, 11, 24, 14, 0, tzinfo=TZ)
-    assert place_due_calls(hotline) == 0
-
-
-def test_000_a_citizen_who_picked_up_once_was_reachable_and_goes_to_a_person(make_phone, twilio_api, clock):
-    hotline = make_phone("wengyuan")
-    client = web_client(hotline)
-    number, _ = replied_ticket(hotline, channel="voice")
-    first = place(hotline, twilio_api, client)
-    first.answer()
-    first.ends("completed")  # picked up, hung up without a rating
-    for moment, status in (((23, 14), "no-answer"), ((24, 9), "no-answer"), ((24, 11), "busy")):
-        clock.now = datetime(2026, 11, moment[0], moment[1], 0, tzinfo=TZ)
+    for hour, status in ((14, "busy"), (16, "no-answer")):
+        clock.now = datetime(2026, 11, 23, hour, 0, tzinfo=TZ)
         place(hotline, twilio_api, client).ends(status)
-    assert events(hotline, number, "callback_unreachable") == []
+    ticket, surveys, _ = state(hotline, number)
+    assert events(hotline, number, "callback_unreachable") == []  # never "counts as replied"
+    assert ticket.status != "closed"
     with hotline.db.session() as session:
         (callback,) = session.scalars(select(CallbackRequest)).all()
         assert callback.reason == UNREACHABLE and callback.basis == "000 第十九条"
+    clock.now = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
+    assert place_due_calls(hotline) == 0  # three attempts, then the person's call
 
 
 # ---------------------------------------------------------------- the citizen's wish for calls

@@ -46,8 +46,12 @@ def test_a_pack_sets_its_own_call_back_rules(tmp_path):
     )
 
 
-def test_a_pack_overriding_one_field_keeps_the_others():
-    calls = policy.load("wengyuan").survey.calls
+def test_a_pack_overriding_one_field_keeps_the_others(tmp_path):
+    path = tmp_path / "county.yaml"
+    path.write_text(
+        "base: wengyuan\nname: county\nsurvey:\n  calls:\n    attempts: 4\n    per_day: 2\n", "utf-8"
+    )
+    calls = policy.load(str(path)).survey.calls
     assert (calls.attempts, calls.per_day) == (4, 2)
     assert calls.hours == Calls().hours and calls.retry_after == Calls().retry_after
 

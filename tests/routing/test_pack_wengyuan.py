@@ -16,7 +16,16 @@ from intake.core.text import normalize
 from routing import policy as policies
 from routing import rules
 from routing.deadlines import Deadlines
-from routing.policy import Deadline, Extension, FollowUp, KeyItems, Limit, Ratings, Rehandle, Unreachable
+from routing.policy import (
+    Deadline,
+    DeemedReplied,
+    Extension,
+    FollowUp,
+    KeyItems,
+    Limit,
+    Ratings,
+    Rehandle,
+)
 from routing.workdays import WorkdayCalendar, due_date
 from tests.routing.packs import check_urgent, decide_under, urgent_cases
 
@@ -139,15 +148,15 @@ FIELDS = [
     ),
     (
         "000 第十七条",
-        "unreachable by phone on 2 consecutive days counts as replied (视为已答复)",
-        lambda p: p.survey.calls.unreachable,
-        Unreachable(days=2, counts_as="replied", basis="000 第十七条"),
+        "a unit that called the citizen in vain on 2 consecutive days has replied (视为已答复)",
+        lambda p: p.handling.unreachable,
+        DeemedReplied(days=2, basis="000 第十七条"),
     ),
     (
         "000 第十七条",
-        "call-backs spread over the two days: 2 a day, 4 in all",
-        lambda p: (p.survey.calls.per_day, p.survey.calls.attempts),
-        (2, 4),
+        "the article is the unit's, not the survey's: call-backs keep the deployment's defaults",
+        lambda p: (p.survey.calls.unreachable, p.survey.calls.attempts, p.survey.calls.per_day),
+        (None, 3, None),
     ),
     ("000 第十三条", "not staffed round the clock", lambda p: p.hours.always_staffed, False),
     ("000 第十三条", "voicemail outside staffed hours", lambda p: p.hours.off_hours, "voicemail"),
@@ -300,6 +309,7 @@ def test_show_prints_the_000_rules(cli):
     assert "sign within          1 working day" in out and "000 第二十二条" in out
     assert "ask 2 working days before expiry" in out
     assert "counted from the dispatch" in out  # 000 第十六条
+    assert "vain calls on 2 days count as replied" in out  # 000 第十七条
     assert "callback within      3 working days" in out
     assert "off hours            voicemail" in out
     assert "yellow card          not signed after 1 working day" in out
