@@ -379,7 +379,8 @@ class Policy:
         """What a deployment still has to set before going live: (setting, what it is, article).
 
         The regulation left these to others: a deadline marked ``set_by: deployment``, a public-utility
-        line with no number to dial, a supervision card with no threshold.
+        line with no number to dial, staffed hours a pack says exist but does not give (000 第十三条), a
+        supervision card with no threshold.
         """
         found: list[tuple[str, str, str | None]] = []
         for category, spec in (*self.categories.items(), ("urgent", self.urgent_deadline)):
@@ -401,6 +402,9 @@ class Policy:
                         self.emergency_basis,
                     )
                 )
+        if self.hours.always_staffed is False and not self.hours.staffed:
+            what = f"the staffed hours (outside them: {self.hours.off_hours or 'nothing set'})"
+            found.append(("hours.staffed", what, self.hours.basis))
         for card in self.supervision.cards:
             if card.colour != "green" and not (card.unsigned_after or card.unreplied_after):
                 found.append(

@@ -316,6 +316,16 @@ def test_show_prints_the_000_rules(cli):
     assert "or not replied after 15 working days" in out
 
 
+def test_check_asks_for_the_staffed_hours_000_第十三条_leaves_to_the_office(cli, tmp_path):
+    result = cli("policy", "check", "wengyuan")
+    assert result.exit_code == 1 and "hours.staffed" in result.stdout and "000 第十三条" in result.stdout
+    county = tmp_path / "county.yaml"
+    county.write_text(
+        'base: wengyuan\nname: county\nhours:\n  staffed: ["08:00-12:00", "14:30-17:30"]\n', "utf-8"
+    )
+    assert cli("policy", "check", str(county)).exit_code == 0
+
+
 # ---------------------------------------------------------------- urgent (突发): this pack's own kinds
 
 # article, message, urgent under this pack, due for a ticket dispatched Monday 2026-11-23 10:00
