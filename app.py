@@ -84,6 +84,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from channels.machine import kb as kb_api
     from channels.machine import units as unit_api
     from channels.staff import auth, editor, office
+    from channels.staff import queue as office_queue
     from channels.staff import ticket as office_ticket
     from channels.staff import tools as editor_tools
 
@@ -100,6 +101,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(survey_page.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(office.bp)
+    app.register_blueprint(office_queue.bp)
     app.register_blueprint(office_ticket.bp)
     app.register_blueprint(survey_calls.bp)
     app.register_blueprint(editor.bp)

@@ -93,7 +93,7 @@ def overflow(page: Page) -> dict[str, object]:
 def test_no_staff_page_scrolls_sideways_on_a_phone(browser, server, ticket_page, tmp_path):
     page = signed_in(browser, server, PHONE)
     wide = {}
-    for path in ["/office", "/office/callbacks", ticket_page, *EDITOR_PAGES]:
+    for path in ["/office", "/office/callbacks", "/office/tickets", ticket_page, *EDITOR_PAGES]:
         response = page.goto(path)
         assert response is not None and response.status == 200, path
         page.screenshot(path=str(tmp_path / f"phone{path.replace('/', '_')}.png"))  # the first screen
@@ -123,7 +123,7 @@ def test_the_version_table_keeps_its_words_on_a_phone(browser, server):
 
 def test_the_same_pages_on_a_laptop(browser, server, ticket_page, tmp_path):
     page = signed_in(browser, server, LAPTOP)
-    for path in ["/office", ticket_page, *EDITOR_PAGES[:4]]:
+    for path in ["/office", "/office/tickets", ticket_page, *EDITOR_PAGES[:4]]:
         page.goto(path)
         page.screenshot(path=str(tmp_path / f"laptop{path.replace('/', '_')}.png"), full_page=True)
         assert overflow(page)["scroll"] <= 0, path
