@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.core.db import Base
@@ -69,6 +69,8 @@ class Ticket(Base):
     """A work order (工单): one matter of one citizen, with its disposition and its life."""
 
     __tablename__ = "tickets"
+    # the office's queue counts open tickets by stage and due on every page (routing.queue)
+    __table_args__ = (Index("ix_tickets_status_due", "status", "due"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
