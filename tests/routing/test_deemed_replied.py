@@ -7,24 +7,11 @@ from __future__ import annotations
 import pytest
 
 from routing.replies import InvalidInput
-from tests.routing.lifecycle_world import REPLY, make_world
+from tests.routing.lifecycle_world import REPLY
 
 MON_AM, MON_PM, TUE_AM, WED_AM = (
     "2026-11-23T11:00+08:00", "2026-11-23T16:00+08:00", "2026-11-24T09:30+08:00", "2026-11-25T09:30+08:00",
 )  # fmt: skip
-
-
-@pytest.fixture
-def world(settings, clock):
-    made = []
-
-    def build(pack: str):
-        made.append(make_world(settings, clock, pack))
-        return made[-1]
-
-    yield build
-    for w in made:
-        w.hotline.db.dispose()
 
 
 def signed(w) -> str:

@@ -15,20 +15,7 @@ from routing.lifecycle import TransitionRefused
 from routing.policy import load
 from routing.redaction import redact
 from routing.replies import InvalidInput
-from tests.routing.lifecycle_world import PHONE, REPLY, RETURN, make_world
-
-
-@pytest.fixture
-def world(settings, clock):
-    made = []
-
-    def build(pack: str):
-        made.append(make_world(settings, clock, pack))
-        return made[-1]
-
-    yield build
-    for w in made:
-        w.hotline.db.dispose()
+from tests.routing.lifecycle_world import PHONE, REPLY, RETURN
 
 
 @dataclass(frozen=True)

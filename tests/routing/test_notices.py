@@ -11,7 +11,7 @@ from sqlalchemy import select
 from intake.core.models import OutboxMessage
 from routing.notices import CitizenNotices
 from routing.policy import load
-from tests.routing.lifecycle_world import PHONE, make_world
+from tests.routing.lifecycle_world import PHONE
 
 WECHAT_ID = "oWx1234567890abcdefghijklmno"
 
@@ -23,19 +23,6 @@ ROWS = [
     ("003 第十二条(二)9", "longsheng", "web", "web:7f3a", "13877001234", ("sms", "13877001234")),
     ("003 第十二条(二)9", "longsheng", "web", "web:7f3a", None, None),  # no way to reach them
 ]
-
-
-@pytest.fixture
-def world(settings, clock):
-    made = []
-
-    def build(pack: str):
-        made.append(make_world(settings, clock, pack))
-        return made[-1]
-
-    yield build
-    for w in made:
-        w.hotline.db.dispose()
 
 
 def extend(w, *, channel: str, sender: str, phone: str | None) -> str:

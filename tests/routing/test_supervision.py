@@ -11,21 +11,7 @@ import pytest
 from routing import supervision
 from routing.handoff import set_webhook
 from routing.lifecycle import Lifecycle
-from tests.routing.lifecycle_world import REPLY, make_world
-
-
-@pytest.fixture
-def world(settings, clock):
-    made = []
-
-    def build(pack: str):
-        made.append(make_world(settings, clock, pack))
-        return made[-1]
-
-    yield build
-    for w in made:
-        w.hotline.db.dispose()
-
+from tests.routing.lifecycle_world import REPLY
 
 # ---------------------------------------------------------------- cards
 
