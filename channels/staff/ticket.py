@@ -169,6 +169,8 @@ def _page(db: Session, ticket: Ticket) -> dict[str, Any]:
         facts.append(("转其他渠道", REDIRECT_NAMES.get(ticket.redirect_to, ticket.redirect_to)))
     for name, label in EXTRA_FACTS:
         value = getattr(ticket, name)
+        if name == "contact_phone" and value == ticket.sender:
+            continue  # the number they called from, shown once as 来电号码
         if value not in (None, "", []):
             facts.append((label, mask_phone(str(value)) if name == "contact_phone" else value))
     sign_by = deadlines.sign_by(ticket) if ticket.disposition == "dispatched" else None

@@ -150,6 +150,12 @@ def test_the_gathered_facts_show_once_the_ticket_has_them_with_the_phone_masked(
     body = html(web, number)
     assert "诉求人姓名" in body and "张先生" in body
     assert "138****1111" in body and "13800001111" not in body
+    assert "联系电话" in body  # another number than the one they texted from
+    with world.hotline.db.session() as session:
+        ticket = find_ticket(session, number)
+        ticket.contact_phone = ticket.sender
+        session.commit()
+    assert "联系电话" not in html(web, number)  # the caller ID, shown once as 来电号码
 
 
 def test_the_suggested_unit_and_a_search_over_the_catalogue(web, world):
