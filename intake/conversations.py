@@ -525,7 +525,7 @@ class Conversations:
                 unit=ctx.units.name(ticket.unit_code) or ticket.unit_code or "",
                 registered=format_day(ticket.created_at.astimezone(tz)),
                 closed=format_day((ticket.closed_at or ctx.now).astimezone(tz)),
-                due=format_due(ticket.due),
+                due=format_due(ticket.due) or "法定时限",  # 004: no number until the deployment sets it
                 stage=STAGES.get(ticket.status, ticket.status),
             )
             return Outcome(

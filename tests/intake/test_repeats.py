@@ -65,3 +65,19 @@ def test_under_001_the_same_matter_again_is_a_repeat(clock, database_url, tmp_pa
         assert (again.action, again.decline_reason, again.basis) == ("decline", "duplicate", "001 第八条(二)")
     finally:
         hotline.db.dispose()
+
+
+def test_under_004_the_repeat_names_no_made_up_date(clock, database_url, tmp_path):
+    hotline = make_hotline(database_url, tmp_path, clock, policy="guizhou", demo=True)
+    try:
+        first = _send(
+            hotline, "c6", "南明区花果园的路灯坏了一个多月了，晚上黑漆漆的没人管，我的电话13800001111"
+        )
+        while first.action == "ask":  # 004 第十一条: the facts the ticket must hold
+            first = _send(hotline, "c6", "不知道")
+        assert first.action == "ticket" and first.due is None  # 004 第十五条: the deployment sets it
+        again = _send(hotline, "c6", "花果园那边的路灯还是坏的，一个多月了晚上一片漆黑")
+        assert again.decline_reason == "duplicate"
+        assert "办理时限为法定时限" in again.reply and "办理时限为，" not in again.reply
+    finally:
+        hotline.db.dispose()
