@@ -58,14 +58,19 @@ def list_command() -> None:
         click.echo(f"{name:<12} {pack.regulation:<5} {pack.title}")
 
 
+def _load(name: str) -> policies.Policy:
+    """Pack NAME, or a click error listing every problem in it (file:line: field: problem)."""
+    try:
+        return policies.load(name)
+    except policies.PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @policy_group.command("show")
 @click.argument("name")
 def show_command(name: str) -> None:
     """Print the rules of pack NAME (a preset or a file path)."""
-    try:
-        pack = policies.load(name)
-    except policies.PolicyError as exc:
-        raise click.ClickException(str(exc)) from None
+    pack = _load(name)
     click.echo(f"{pack.title} ({pack.name}, regulation {pack.regulation})")
     click.echo(f"jurisdiction: {pack.jurisdiction}; towns: {'、'.join(pack.towns)}")
     click.echo(f"\ndeadlines (counting: {pack.counting})")
@@ -94,10 +99,7 @@ def show_command(name: str) -> None:
 @click.argument("name")
 def check_command(name: str) -> None:
     """List what a deployment of pack NAME still has to set before going live (exit 1 if anything)."""
-    try:
-        pack = policies.load(name)
-    except policies.PolicyError as exc:
-        raise click.ClickException(str(exc)) from None
+    pack = _load(name)
     todo = pack.to_set()
     if not todo:
         click.echo(

@@ -138,6 +138,14 @@ DISPOSITION_NAMES = {**INSTANT, "dispatched": "已派单", "pending": "待补充
 CARD_NAMES = {"green": "绿牌", "yellow": "黄牌", "red": "红牌"}
 
 
+def stage_name(ticket: Ticket) -> str:
+    """Where a ticket stands, as the office reads it: a matter settled at once by how it was settled
+    (已当场答复, 已转接紧急热线…), a dispatched one by its stage."""
+    if ticket.status == "closed" and ticket.disposition != "dispatched":
+        return DISPOSITION_NAMES.get(ticket.disposition, STAGES["closed"])
+    return STAGES.get(ticket.status, ticket.status)
+
+
 @bp.route("/office/export.csv")
 @office_only()
 def export_csv():

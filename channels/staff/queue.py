@@ -11,7 +11,7 @@ from flask import Blueprint, render_template, request, url_for
 
 from channels.security import hotline
 from channels.staff.auth import csrf_token, current_user, office_only, staff_headers
-from channels.staff.office import CARD_NAMES, CATEGORY_NAMES, CHANNEL_NAMES, DISPOSITION_NAMES
+from channels.staff.office import CARD_NAMES, CATEGORY_NAMES, CHANNEL_NAMES, stage_name
 from intake.core.dates import format_due, local_minute
 from intake.core.vocabulary import CATEGORIES, STAGES
 from routing.desk import aware
@@ -24,13 +24,6 @@ bp.after_request(staff_headers)
 SORT_NAMES = {"new": "最新登记", "old": "最早登记", "due": "办理时限"}
 FILTER_FIELDS = ("stage", "unit", "category", "channel", "urgent", "card", "overdue", "since", "until")
 FILTER_FIELDS += ("words",)
-
-
-def _stage(ticket) -> str:
-    """A matter settled at once reads as how (已当场答复…), a dispatched one as its stage."""
-    if ticket.status == "closed" and ticket.disposition != "dispatched":
-        return DISPOSITION_NAMES.get(ticket.disposition, STAGES["closed"])
-    return STAGES.get(ticket.status, ticket.status)
 
 
 @bp.route("/office/tickets")
@@ -52,7 +45,7 @@ def queue():
             {
                 "number": t.number,
                 "registered": local_minute(aware(t.created_at), tz),
-                "stage": _stage(t),
+                "stage": stage_name(t),
                 "category": CATEGORY_NAMES.get(t.category or "none", t.category),
                 "channel": CHANNEL_NAMES.get(t.channel, t.channel),
                 "unit": unit_name(t.unit_code) or t.unit_code or "—",

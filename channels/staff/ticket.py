@@ -34,13 +34,13 @@ from sqlalchemy.orm import Session
 
 from channels.security import hotline
 from channels.staff.auth import check_csrf, csrf_token, current_user, office_only, staff_headers
-from channels.staff.office import CARD_NAMES, CATEGORY_NAMES, CHANNEL_NAMES, DISPOSITION_NAMES
+from channels.staff.office import CARD_NAMES, CATEGORY_NAMES, CHANNEL_NAMES, DISPOSITION_NAMES, stage_name
 from intake.core.dates import describe_moment, format_due, local_minute
 from intake.core.models import Ticket
 from intake.core.permissions import may_act_on_tickets
 from intake.core.privacy import mask_phone
 from intake.core.tickets import find_ticket
-from intake.core.vocabulary import CATEGORIES, STAGES
+from intake.core.vocabulary import CATEGORIES
 from routing.desk import (
     FIELD_NAMES,
     Desk,
@@ -152,9 +152,7 @@ def _page(db: Session, ticket: Ticket) -> dict[str, Any]:
     unit_name = catalogue.name
     deadlines = line.lifecycle.deadlines
     file = ticket_file(db, ticket)
-    stage = STAGES.get(ticket.status, ticket.status)
-    if ticket.status == "closed" and ticket.disposition != "dispatched":
-        stage = DISPOSITION_NAMES.get(ticket.disposition, stage)
+    stage = stage_name(ticket)
     facts = [
         ("诉求内容", ticket.text),
         ("地点", ticket.location),

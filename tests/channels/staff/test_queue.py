@@ -14,17 +14,9 @@ from app import create_app
 from intake.core.tickets import find_ticket
 from routing.queue import PAGE_SIZE
 from tests.channels.staff.test_office import add_staff, login
-from tests.routing.lifecycle_world import REPLY, RETURN, make_world
+from tests.routing.lifecycle_world import REPLY, RETURN
 
 ROW = re.compile(r'<a href="/office/tickets/(\d+)">')
-
-
-@pytest.fixture
-def world(settings, clock):
-    w = make_world(settings, clock, "longsheng")
-    w.at("11-23 09:30")
-    yield w
-    w.hotline.db.dispose()
 
 
 @pytest.fixture

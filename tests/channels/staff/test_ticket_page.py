@@ -15,18 +15,10 @@ from app import create_app
 from intake.core.models import Conversation, InboundMessage, TicketEvent
 from intake.core.tickets import find_ticket
 from tests.channels.staff.test_office import CSRF, add_staff, login
-from tests.routing.lifecycle_world import PHONE, REPLY, RETURN, TEXT, make_world
+from tests.routing.lifecycle_world import PHONE, REPLY, RETURN, TEXT
 
 STAMP = re.compile(r'name="stamp" value="(\d+)"')
 STALL = "龙胜镇桂龙路天天有人占道摆摊，人都走不过去"  # the catalogue suggests 城管 (cgj): 占道, 摆摊
-
-
-@pytest.fixture
-def world(settings, clock):
-    w = make_world(settings, clock, "longsheng")
-    w.at("11-23 09:30")
-    yield w
-    w.hotline.db.dispose()
 
 
 @pytest.fixture
